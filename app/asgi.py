@@ -1,0 +1,81 @@
+"""The ASGI application: create_app() builds Litestar around a container; the lifespan runs resources."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Final
+
+from litestar import Litestar
+from litestar.datastructures import State
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.spec import Components, SecurityScheme
+
+from app import __version__
+from app.http.deps import DEPENDENCIES
+from app.http.errors import EXCEPTION_HANDLERS
+from app.http.oauth import OAuthController
+from app.http.ops import OpsController
+from app.http.tokens import TokenController
+from app.http.wellknown import WellKnownController
+from app.logging import configure_logging
+from containers import Container
+
+log = logging.getLogger("titan")
+
+SHUTDOWN_GRACE_SECONDS: Final = 30.0
+
+
+def create_app(container: Container | None = None) -> Litestar:
+    """A Titan application; pass a container to override collaborators (tests do)."""
+    container = container or Container()
+    settings = container.settings()
+    configure_logging(settings.log_level)
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        container.init_resources()
+        refresher = container.refresher()
+        await asyncio.to_thread(refresher.load_now)
+        gate = container.gate()
+        gate.open()
+        refresher.start()
+        log.info(
+            "Titan %s ready: issuer %s, %s, key %s, %s signing, %d threads, %d slots",
+            __version__,
+            settings.issuer,
+            container.signer().name,
+            container.keyring().active.kid,
+            settings.signing_mode,
+            settings.threads_per_worker,
+            settings.slots,
+        )
+        try:
+            yield
+        finally:
+            await refresher.stop()
+            if not await gate.close(timeout=min(SHUTDOWN_GRACE_SECONDS, settings.mint_slot_timeout_sec)):
+                log.warning("shutdown: some mints were still in flight after the grace period")
+            container.shutdown_resources()
+            log.info("Titan stopped")
+
+    return Litestar(
+        route_handlers=[TokenController, OAuthController, WellKnownController, OpsController],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
+        lifespan=[lifespan],
+        state=State({"container": container}),
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="Titan",
+            version=__version__,
+            description="Service-to-service token issuer: short-lived signed JWTs for calling services.",
+            path="/schema",
+            components=Components(
+                security_schemes={"basic": SecurityScheme(type="http", scheme="basic")},
+            ),
+        ),
+        logging_config=None,
+    )

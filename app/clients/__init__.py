@@ -1,0 +1,1 @@
+"""Calling services: the client registry, secrets, authentication and per-client policy."""

@@ -1,0 +1,91 @@
+"""The one error hierarchy of Titan; app/http/errors.py maps it to HTTP."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+
+class TitanError(Exception):
+    """Base of every error a caller or operator may see.
+
+    Subclasses set the RFC 6749 §5.2 style ``error`` code, the HTTP status and a default
+    description; ``reason`` is a finer code for metrics and logs.
+    """
+
+    error: ClassVar[str] = "server_error"
+    status_code: ClassVar[int] = 500
+    description: ClassVar[str] = "the server could not complete the request"
+
+    def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
+        self.error_description = description or self.description
+        self.reason = reason or self.error
+        super().__init__(self.error_description)
+
+
+class InvalidRequest(TitanError):
+    error = "invalid_request"
+    status_code = 400
+    description = "the request is missing a parameter or is malformed"
+
+
+class UnsupportedMediaType(TitanError):
+    error = "invalid_request"
+    status_code = 415
+    description = "unsupported content type"
+
+
+class InvalidClient(TitanError):
+    """Client authentication failed; the answer never says which part was wrong."""
+
+    error = "invalid_client"
+    status_code = 401
+    description = "client authentication failed"
+
+
+class InvalidScope(TitanError):
+    error = "invalid_scope"
+    status_code = 400
+    description = "the requested scope is not allowed for this client"
+
+
+class InvalidTarget(TitanError):
+    error = "invalid_target"
+    status_code = 400
+    description = "the requested audience is not allowed for this client"
+
+
+class UnsupportedGrantType(TitanError):
+    error = "unsupported_grant_type"
+    status_code = 400
+    description = "only the client_credentials grant is supported"
+
+
+class NotFound(TitanError):
+    error = "not_found"
+    status_code = 404
+    description = "no such resource"
+
+
+class Unavailable(TitanError):
+    """The service cannot take the request now; the caller should retry after ``retry_after``."""
+
+    error = "temporarily_unavailable"
+    status_code = 503
+    description = "the service is temporarily unavailable"
+
+    def __init__(self, description: str | None = None, *, reason: str | None = None, retry_after: int = 1):
+        super().__init__(description, reason=reason)
+        self.retry_after = retry_after
+
+
+class ConfigurationError(TitanError):
+    """Start-up cannot continue: wrong key-encryption key, unreadable store, bad settings."""
+
+    error = "configuration_error"
+    description = "Titan is not configured correctly"
+
+
+class ClientExists(TitanError):
+    error = "client_exists"
+    status_code = 409
+    description = "a client with this id is already registered"

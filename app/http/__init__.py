@@ -1,0 +1,1 @@
+"""The HTTP face of Titan: controllers, msgspec schemas, credentials parsing and error mapping."""

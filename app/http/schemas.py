@@ -1,0 +1,64 @@
+"""msgspec structs for every payload Titan reads or writes over HTTP, with typed decoders built once."""
+
+from __future__ import annotations
+
+from typing import Annotated, Final
+
+import msgspec
+
+from app.clients.model import AUDIENCE_PATTERN
+
+SCOPE_PATTERN: Final = r"^[\x21\x23-\x5b\x5d-\x7e]+( [\x21\x23-\x5b\x5d-\x7e]+)*$"
+MAX_AUDIENCES: Final = 16
+
+Audience = Annotated[str, msgspec.Meta(min_length=1, max_length=255, pattern=AUDIENCE_PATTERN)]
+AudienceList = Annotated[list[Audience], msgspec.Meta(min_length=1, max_length=MAX_AUDIENCES)]
+Scope = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=2048,
+        pattern=SCOPE_PATTERN,
+        description="Space-separated scope tokens (RFC 6749 §3.3); defaults to all the client may have.",
+    ),
+]
+Ttl = Annotated[int, msgspec.Meta(ge=1, description="Token lifetime in seconds; defaults to TITAN_DEFAULT_TTL.")]
+
+
+class MintBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """Body of POST /v1/tokens."""
+
+    audience: Audience | AudienceList
+    scope: Scope | None = None
+    ttl: Ttl | None = None
+
+
+class TokenResponse(msgspec.Struct, frozen=True):
+    """Answer of POST /v1/tokens."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    expires_at: int
+    scope: str
+    kid: str
+    jti: str
+
+
+class OAuthTokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Successful access token response, RFC 6749 §5.1."""
+
+    access_token: str
+    token_type: str
+    expires_in: int
+    scope: str | None = None
+
+
+class ErrorBody(msgspec.Struct, frozen=True):
+    """Every error Titan answers with; on OAuth endpoints this is the RFC 6749 §5.2 body."""
+
+    error: str
+    error_description: str
+
+
+mint_body_decoder: Final = msgspec.json.Decoder(MintBody)

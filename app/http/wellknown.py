@@ -1,0 +1,77 @@
+"""Public documents for verifiers: the JWKS (RFC 7517) and discovery (RFC 8414, OpenID Discovery)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from litestar import Controller, Request, Response, get
+
+from app.encoding import json_encoder
+from app.http.errors import JSON
+from app.keys.keyring import Keyring
+from app.stats import Observed
+
+JWKS_MEDIA_TYPE: Final = "application/jwk-set+json"
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    if header is None:
+        return False
+    candidates = {candidate.strip().removeprefix("W/") for candidate in header.split(",")}
+    return "*" in candidates or etag in candidates
+
+
+def discovery_document(observed: Observed) -> dict[str, Any]:
+    """Issuer metadata shared by both discovery endpoints."""
+    settings = observed.settings
+    algs = sorted({observed.signer.alg} | {record.alg for record in observed.keyring.key_set.records})
+    return {
+        "issuer": settings.issuer,
+        "token_endpoint": settings.url("/oauth2/token"),
+        "jwks_uri": settings.url("/.well-known/jwks.json"),
+        "grant_types_supported": ["client_credentials"],
+        "response_types_supported": [],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": algs,
+        "access_token_signing_alg_values_supported": algs,
+        "service_documentation": settings.url("/schema"),
+    }
+
+
+class WellKnownController(Controller):
+    path = "/.well-known"
+    tags = ["discovery"]  # noqa: RUF012
+
+    @get(
+        "/jwks.json",
+        operation_id="jwks",
+        name="wellknown:jwks",
+        summary="Public signing keys (JWKS)",
+        description="Cache it for its max-age; refetch when a token names an unknown kid.",
+    )
+    async def jwks(self, request: Request[Any, Any, Any], keyring: Keyring) -> Response[bytes]:
+        key_set = keyring.key_set
+        max_age = request.app.state["container"].settings().jwks_max_age
+        headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": key_set.jwks_etag}
+        if _etag_matches(request.headers.get("if-none-match"), key_set.jwks_etag):
+            return Response(content=b"", status_code=304, headers=headers)
+        return Response(content=key_set.jwks_body, media_type=JWKS_MEDIA_TYPE, headers=headers)
+
+    @get(
+        "/openid-configuration",
+        operation_id="openidConfiguration",
+        name="wellknown:openid",
+        summary="OpenID Connect discovery document",
+    )
+    async def openid_configuration(self, observed: Observed) -> Response[bytes]:
+        return Response(content=json_encoder.encode(discovery_document(observed)), media_type=JSON)
+
+    @get(
+        "/oauth-authorization-server",
+        operation_id="oauthAuthorizationServer",
+        name="wellknown:oauth",
+        summary="OAuth 2.0 authorization server metadata (RFC 8414)",
+    )
+    async def oauth_authorization_server(self, observed: Observed) -> Response[bytes]:
+        return Response(content=json_encoder.encode(discovery_document(observed)), media_type=JSON)

@@ -1,0 +1,64 @@
+"""Records kept by the store and the Store protocol every adapter implements."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol
+
+
+@dataclass(frozen=True, slots=True)
+class KeyRecord:
+    """A signing key as stored: public half in clear, private half encrypted."""
+
+    kid: str
+    alg: str
+    state: str
+    created_at: int
+    public_jwk: str
+    private_key: bytes = field(repr=False)
+    activates_at: int | None = None
+    retires_at: int | None = None
+    removed_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRecord:
+    """A registered calling service and its minting policy."""
+
+    client_id: str
+    secret_hash: bytes = field(repr=False)
+    audiences: tuple[str, ...]
+    scopes: tuple[str, ...]
+    max_ttl: int
+    created_at: int
+    updated_at: int
+
+
+class Store(Protocol):
+    """Durable state shared by the server and the CLI; never touched on the mint hot path."""
+
+    def generation(self) -> int:
+        """A number that grows with every committed change, for cheap change polling."""
+        ...
+
+    def list_keys(self) -> list[KeyRecord]: ...
+
+    def install_active_key(self, record: KeyRecord, *, replacing: str | None, now: int) -> bool:
+        """Atomically make ``record`` the active key, retiring ``replacing`` at ``now``.
+
+        A compare-and-swap: nothing changes (False) unless the active key is still ``replacing``
+        (None: no key is active).
+        """
+        ...
+
+    def list_clients(self) -> list[ClientRecord]: ...
+
+    def get_client(self, client_id: str) -> ClientRecord | None: ...
+
+    def add_client(self, record: ClientRecord) -> None:
+        """Insert a new client; raise ClientExists if the id is taken."""
+        ...
+
+    def set_client_secret(self, client_id: str, secret_hash: bytes, updated_at: int) -> bool: ...
+
+    def remove_client(self, client_id: str) -> bool: ...

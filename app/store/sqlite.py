@@ -1,0 +1,192 @@
+"""The embedded SQLite store: WAL mode, one short transaction per operation."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Final
+
+from app.errors import ClientExists, ConfigurationError
+from app.store.port import ClientRecord, KeyRecord
+
+SCHEMA_VERSION: Final = 1
+
+_MIGRATIONS: Final = {
+    1: """
+    CREATE TABLE meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+    INSERT INTO meta (name, value) VALUES ('generation', 0);
+    CREATE TABLE keys (
+        kid TEXT PRIMARY KEY,
+        alg TEXT NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('published', 'active', 'retired', 'removed')),
+        created_at INTEGER NOT NULL,
+        activates_at INTEGER,
+        retires_at INTEGER,
+        removed_at INTEGER,
+        public_jwk TEXT NOT NULL,
+        private_key BLOB NOT NULL
+    );
+    CREATE UNIQUE INDEX keys_one_active ON keys (state) WHERE state = 'active';
+    CREATE TABLE clients (
+        client_id TEXT PRIMARY KEY,
+        secret_hash BLOB NOT NULL,
+        audiences TEXT NOT NULL,
+        scopes TEXT NOT NULL,
+        max_ttl INTEGER NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    """,
+}
+
+_KEY_COLUMNS: Final = (
+    "kid, alg, state, created_at, public_jwk, private_key, activates_at, retires_at, removed_at"
+)
+_CLIENT_COLUMNS: Final = "client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at"
+
+
+class SqliteStore:
+    """Store adapter over one SQLite file; safe to share between the server and CLI processes."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._migrate()
+
+    @contextmanager
+    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        try:
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            if write:
+                conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def _migrate(self) -> None:
+        try:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fresh = not self.path.exists()
+            conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise ConfigurationError(f"cannot open the store at {self.path}: {exc}") from exc
+        try:
+            if fresh:
+                os.chmod(self.path, 0o600)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("BEGIN IMMEDIATE")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise ConfigurationError(
+                    f"the store at {self.path} has schema {version}, newer than this Titan ({SCHEMA_VERSION})"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in _MIGRATIONS[step].split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {step}")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            raise ConfigurationError(f"cannot prepare the store at {self.path}: {exc}") from exc
+        finally:
+            conn.close()
+
+    def generation(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0])
+
+    def list_keys(self) -> list[KeyRecord]:
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
+        return [KeyRecord(*row) for row in rows]
+
+    def install_active_key(self, record: KeyRecord, *, replacing: str | None, now: int) -> bool:
+        with self._connect(write=True) as conn:
+            row = conn.execute("SELECT kid FROM keys WHERE state = 'active'").fetchone()
+            if (None if row is None else row[0]) != replacing:
+                return False
+            conn.execute(
+                "UPDATE keys SET state = 'retired', retires_at = ? WHERE state = 'active'",
+                (now,),
+            )
+            conn.execute(
+                f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                (
+                    record.kid,
+                    record.alg,
+                    "active",
+                    record.created_at,
+                    record.public_jwk,
+                    record.private_key,
+                    record.activates_at,
+                    record.retires_at,
+                    record.removed_at,
+                ),
+            )
+            return True
+
+    def list_clients(self) -> list[ClientRecord]:
+        with self._connect() as conn:
+            rows = conn.execute(f"SELECT {_CLIENT_COLUMNS} FROM clients ORDER BY client_id").fetchall()  # noqa: S608
+        return [_client_from_row(row) for row in rows]
+
+    def get_client(self, client_id: str) -> ClientRecord | None:
+        with self._connect() as conn:
+            row = conn.execute(
+                f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE client_id = ?",  # noqa: S608
+                (client_id,),
+            ).fetchone()
+        return None if row is None else _client_from_row(row)
+
+    def add_client(self, record: ClientRecord) -> None:
+        try:
+            with self._connect(write=True) as conn:
+                conn.execute(
+                    f"INSERT INTO clients ({_CLIENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    (
+                        record.client_id,
+                        record.secret_hash,
+                        json.dumps(list(record.audiences)),
+                        json.dumps(list(record.scopes)),
+                        record.max_ttl,
+                        record.created_at,
+                        record.updated_at,
+                    ),
+                )
+        except sqlite3.IntegrityError:
+            raise ClientExists(f"client {record.client_id!r} is already registered") from None
+
+    def set_client_secret(self, client_id: str, secret_hash: bytes, updated_at: int) -> bool:
+        with self._connect(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE clients SET secret_hash = ?, updated_at = ? WHERE client_id = ?",
+                (secret_hash, updated_at, client_id),
+            )
+            return cursor.rowcount == 1
+
+    def remove_client(self, client_id: str) -> bool:
+        with self._connect(write=True) as conn:
+            return conn.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount == 1
+
+
+def _client_from_row(row: tuple[object, ...]) -> ClientRecord:
+    client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at = row
+    return ClientRecord(
+        client_id=str(client_id),
+        secret_hash=bytes(secret_hash),  # type: ignore[arg-type]
+        audiences=tuple(json.loads(str(audiences))),
+        scopes=tuple(json.loads(str(scopes))),
+        max_ttl=int(max_ttl),  # type: ignore[call-overload]
+        created_at=int(created_at),  # type: ignore[call-overload]
+        updated_at=int(created_at if updated_at is None else updated_at),  # type: ignore[call-overload]
+    )

@@ -1,0 +1,199 @@
+"""Typed, frozen settings for Titan, loaded from TITAN_* environment variables."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlsplit
+
+ENV_PREFIX: Final = "TITAN_"
+SIGNING_ALGORITHMS: Final = ("ES256", "RS256", "EdDSA")
+SIGNING_MODES: Final = ("pool", "inline")
+LOG_LEVELS: Final = ("debug", "info", "warning", "error")
+
+_DURATION = re.compile(r"^(\d{1,9})([smhd]?)$")
+_UNIT_SECONDS: Final = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+
+log = logging.getLogger("titan.settings")
+
+
+class SettingsError(ValueError):
+    """A TITAN_* variable holds a value Titan cannot run with."""
+
+    def __init__(self, variable: str, message: str) -> None:
+        super().__init__(f"{variable}: {message}")
+        self.variable = variable
+
+
+def parse_duration(text: str) -> int:
+    """Whole seconds from '90', '90s', '15m', '24h' or '7d'."""
+    match = _DURATION.match(text.strip())
+    if match is None:
+        raise ValueError(f"expected whole seconds with an optional s/m/h/d suffix, got {text!r}")
+    return int(match.group(1)) * _UNIT_SECONDS[match.group(2)]
+
+
+def _parse_int(text: str) -> int:
+    if not re.fullmatch(r"\d{1,9}", text.strip()):
+        raise ValueError(f"expected a whole number, got {text!r}")
+    return int(text)
+
+
+def _parse_choice(choices: tuple[str, ...]) -> Callable[[str], str]:
+    by_folded = {choice.lower(): choice for choice in choices}
+
+    def parse(text: str) -> str:
+        try:
+            return by_folded[text.strip().lower()]
+        except KeyError:
+            raise ValueError(f"expected one of {', '.join(choices)}, got {text!r}") from None
+
+    return parse
+
+
+def _parse_text(text: str) -> str:
+    if not text.strip():
+        raise ValueError("must not be empty")
+    return text.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything Titan reads from its environment; every field is a TITAN_* variable."""
+
+    jwt_algorithm: str = "ES256"
+    uvcorn_workers: int = 1
+    threads_per_worker: int = 32
+    semaphore_multiplier: int = 2
+    mint_slot_timeout_sec: int = 60
+    mint_max_waiting: int = 1024
+    signing_mode: str = "pool"
+    issuer: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path(".titan")
+    default_ttl: int = 300
+    max_ttl: int = 3600
+    clock_skew: int = 30
+    refresh_interval: int = 2
+    jwks_max_age: int = 300
+    max_body_bytes: int = 16384
+    key_encryption_key: str | None = dataclasses.field(default=None, repr=False)
+    key_encryption_key_file: Path | None = None
+    log_level: str = "info"
+
+    @property
+    def slots(self) -> int:
+        """Concurrent mints admitted past the gate: threads x multiplier."""
+        return self.threads_per_worker * self.semaphore_multiplier
+
+    @property
+    def signing_inline(self) -> bool:
+        return self.signing_mode == "inline"
+
+    @property
+    def database_path(self) -> Path:
+        return self.data_dir / "titan.sqlite3"
+
+    @property
+    def kek_path(self) -> Path:
+        return self.key_encryption_key_file or self.data_dir / "key-encryption.key"
+
+    def url(self, path: str) -> str:
+        """An absolute URL of this issuer for an endpoint path."""
+        return f"{self.issuer}{path}"
+
+
+_PARSERS: Final[dict[str, Callable[[str], Any]]] = {
+    "jwt_algorithm": _parse_choice(SIGNING_ALGORITHMS),
+    "uvcorn_workers": _parse_int,
+    "threads_per_worker": _parse_int,
+    "semaphore_multiplier": _parse_int,
+    "mint_slot_timeout_sec": parse_duration,
+    "mint_max_waiting": _parse_int,
+    "signing_mode": _parse_choice(SIGNING_MODES),
+    "issuer": _parse_text,
+    "host": _parse_text,
+    "port": _parse_int,
+    "data_dir": lambda text: Path(_parse_text(text)),
+    "default_ttl": parse_duration,
+    "max_ttl": parse_duration,
+    "clock_skew": parse_duration,
+    "refresh_interval": parse_duration,
+    "jwks_max_age": parse_duration,
+    "max_body_bytes": _parse_int,
+    "key_encryption_key": _parse_text,
+    "key_encryption_key_file": lambda text: Path(_parse_text(text)),
+    "log_level": _parse_choice(LOG_LEVELS),
+}
+
+# (field, lowest, highest): bounds checked after parsing, named by variable on failure.
+_BOUNDS: Final = (
+    ("uvcorn_workers", 1, 1),
+    ("threads_per_worker", 1, 1024),
+    ("semaphore_multiplier", 1, 64),
+    ("mint_slot_timeout_sec", 1, 3600),
+    ("mint_max_waiting", 0, 1_000_000),
+    ("port", 1, 65535),
+    ("default_ttl", 1, 86400),
+    ("max_ttl", 1, 86400),
+    ("clock_skew", 0, 600),
+    ("refresh_interval", 1, 3600),
+    ("jwks_max_age", 0, 86400),
+    ("max_body_bytes", 256, 1_048_576),
+)
+
+
+def env_name(field: str) -> str:
+    return f"{ENV_PREFIX}{field.upper()}"
+
+
+def _check_issuer(issuer: str) -> str:
+    parts = urlsplit(issuer)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise SettingsError(env_name("issuer"), f"must be an http(s) URL, got {issuer!r}")
+    if parts.query or parts.fragment:
+        raise SettingsError(env_name("issuer"), "must not have a query or fragment (RFC 8414 §2)")
+    return issuer.rstrip("/")
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """Read TITAN_* variables; raise SettingsError naming the first variable that is wrong."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    for field, parse in _PARSERS.items():
+        name = env_name(field)
+        raw = env.get(name)
+        if raw is None:
+            continue
+        try:
+            values[field] = parse(raw)
+        except ValueError as exc:
+            raise SettingsError(name, str(exc)) from None
+    known = {env_name(field) for field in _PARSERS}
+    for name in sorted(set(env) - known):
+        if name.startswith(ENV_PREFIX):
+            log.warning("ignoring unknown setting %s", name)
+
+    settings = Settings(**values)
+    for field, lowest, highest in _BOUNDS:
+        value = getattr(settings, field)
+        if not lowest <= value <= highest:
+            hint = " (Titan runs one worker per process: start more instances to scale out)" if (
+                field == "uvcorn_workers"
+            ) else ""
+            raise SettingsError(env_name(field), f"must be between {lowest} and {highest}, got {value}{hint}")
+    if settings.default_ttl > settings.max_ttl:
+        raise SettingsError(
+            env_name("default_ttl"),
+            f"{settings.default_ttl}s exceeds {env_name('max_ttl')} ({settings.max_ttl}s)",
+        )
+    host = f"[{settings.host}]" if ":" in settings.host else settings.host
+    issuer = settings.issuer or f"http://{host}:{settings.port}"
+    return dataclasses.replace(settings, issuer=_check_issuer(issuer))
