@@ -1,0 +1,227 @@
+"""The `titan` command: serve the API and manage clients and keys in the store."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+
+from app.clients.model import is_audience, is_client_id, is_scope_token
+from app.clients.secrets import generate_secret, hash_secret
+from app.errors import TitanError
+from app.store.port import ClientRecord
+from containers import Container
+from settings import SettingsError, parse_duration
+
+EXIT_USAGE = 2
+EXIT_NOT_FOUND = 1
+
+
+class CliError(Exception):
+    """A command that cannot be carried out; printed without a traceback."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+def _iso(timestamp: int | None) -> str:
+    return "-" if timestamp is None else datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _print_table(rows: list[list[str]], header: list[str]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
+    for row in [header, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip())
+
+
+def cmd_serve(container: Container, args: argparse.Namespace) -> None:
+    from app.serve import serve
+
+    overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None}
+    if overrides:
+        import dataclasses
+
+        container.settings.override(dataclasses.replace(container.settings(), **overrides))
+    serve(container)
+
+
+def _scopes(values: list[str]) -> tuple[str, ...]:
+    tokens = tuple(dict.fromkeys(token for value in values for token in value.split()))
+    for token in tokens:
+        if not is_scope_token(token):
+            raise CliError(f"scope {token!r} is not a valid scope token (RFC 6749 §3.3)")
+    return tokens
+
+
+def _audiences(values: list[str]) -> tuple[str, ...]:
+    audiences = tuple(dict.fromkeys(values))
+    for audience in audiences:
+        if not is_audience(audience):
+            raise CliError(f"audience {audience!r} must be 1-255 printable ASCII characters without spaces")
+    return audiences
+
+
+def cmd_clients_add(container: Container, args: argparse.Namespace) -> None:
+    settings = container.settings()
+    if not is_client_id(args.client_id):
+        raise CliError("client id must be 1-128 letters, digits, '.', '_', '~' or '-', starting with a letter or digit")
+    try:
+        max_ttl = parse_duration(args.max_ttl) if args.max_ttl else settings.max_ttl
+    except ValueError as exc:
+        raise CliError(f"--max-ttl: {exc}") from None
+    if not 1 <= max_ttl <= settings.max_ttl:
+        raise CliError(f"--max-ttl must be between 1s and TITAN_MAX_TTL ({settings.max_ttl}s), got {max_ttl}s")
+    secret = generate_secret()
+    now = int(time.time())
+    container.store().add_client(
+        ClientRecord(
+            client_id=args.client_id,
+            secret_hash=hash_secret(secret),
+            audiences=_audiences(args.audience),
+            scopes=_scopes(args.scope or []),
+            max_ttl=max_ttl,
+            created_at=now,
+            updated_at=now,
+        )
+    )
+    _print_secret(args, args.client_id, secret, "registered")
+
+
+def _print_secret(args: argparse.Namespace, client_id: str, secret: str, verb: str) -> None:
+    if args.json:
+        print(json.dumps({"client_id": client_id, "client_secret": secret}))
+        return
+    print(f"client {client_id} {verb}")
+    print(f"client_id:     {client_id}")
+    print(f"client_secret: {secret}")
+    print("The secret is shown only this once; store it in your secret manager now.", file=sys.stderr)
+
+
+def cmd_clients_list(container: Container, args: argparse.Namespace) -> None:
+    clients = container.store().list_clients()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "client_id": c.client_id,
+                        "audiences": list(c.audiences),
+                        "scopes": list(c.scopes),
+                        "max_ttl": c.max_ttl,
+                        "created_at": c.created_at,
+                        "updated_at": c.updated_at,
+                    }
+                    for c in clients
+                ]
+            )
+        )
+        return
+    rows = [
+        [c.client_id, ",".join(c.audiences), " ".join(c.scopes) or "-", f"{c.max_ttl}s", _iso(c.updated_at)]
+        for c in clients
+    ]
+    _print_table(rows, ["CLIENT", "AUDIENCES", "SCOPES", "MAX-TTL", "UPDATED"])
+
+
+def cmd_clients_remove(container: Container, args: argparse.Namespace) -> None:
+    if not container.store().remove_client(args.client_id):
+        raise CliError(f"no client {args.client_id!r}", EXIT_NOT_FOUND)
+    print(f"client {args.client_id} removed")
+
+
+def cmd_clients_rotate_secret(container: Container, args: argparse.Namespace) -> None:
+    secret = generate_secret()
+    if not container.store().set_client_secret(args.client_id, hash_secret(secret), int(time.time())):
+        raise CliError(f"no client {args.client_id!r}", EXIT_NOT_FOUND)
+    _print_secret(args, args.client_id, secret, "has a new secret; the old one no longer works")
+
+
+def cmd_keys_list(container: Container, args: argparse.Namespace) -> None:
+    keys = container.store().list_keys()
+    if args.json:
+        print(
+            json.dumps(
+                [
+                    {
+                        "kid": k.kid,
+                        "alg": k.alg,
+                        "state": k.state,
+                        "created_at": k.created_at,
+                        "activates_at": k.activates_at,
+                        "retires_at": k.retires_at,
+                        "removed_at": k.removed_at,
+                    }
+                    for k in keys
+                ]
+            )
+        )
+        return
+    rows = [
+        [k.kid, k.alg, k.state, _iso(k.created_at), _iso(k.activates_at), _iso(k.retires_at), _iso(k.removed_at)]
+        for k in keys
+    ]
+    _print_table(rows, ["KID", "ALG", "STATE", "CREATED", "ACTIVATES", "RETIRES", "REMOVED"])
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="titan", description="Titan service-to-service token issuer.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    serve = commands.add_parser("serve", help="run the HTTP service (one Granian worker)")
+    serve.add_argument("--host", help="listen address (default TITAN_HOST)")
+    serve.add_argument("--port", type=int, help="listen port (default TITAN_PORT)")
+    serve.set_defaults(handler=cmd_serve)
+
+    clients = commands.add_parser("clients", help="manage calling services").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    add = clients.add_parser("add", help="register a client and print its secret once")
+    add.add_argument("client_id")
+    add.add_argument("--audience", action="append", required=True, help="an audience it may request (repeat)")
+    add.add_argument("--scope", action="append", help="a scope it may request (repeat, or space-separated)")
+    add.add_argument("--max-ttl", help="longest token lifetime, e.g. 900 or 15m (default TITAN_MAX_TTL)")
+    add.add_argument("--json", action="store_true", help="print {client_id, client_secret} as JSON")
+    add.set_defaults(handler=cmd_clients_add)
+
+    listing = clients.add_parser("list", help="list registered clients")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_clients_list)
+
+    remove = clients.add_parser("remove", help="remove a client; it can no longer mint")
+    remove.add_argument("client_id")
+    remove.set_defaults(handler=cmd_clients_remove)
+
+    rotate = clients.add_parser("rotate-secret", help="replace a client's secret and print the new one once")
+    rotate.add_argument("client_id")
+    rotate.add_argument("--json", action="store_true")
+    rotate.set_defaults(handler=cmd_clients_rotate_secret)
+
+    keys = commands.add_parser("keys", help="inspect signing keys").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    keys_list = keys.add_parser("list", help="list signing keys and their states")
+    keys_list.add_argument("--json", action="store_true")
+    keys_list.set_defaults(handler=cmd_keys_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, container: Container | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler: Callable[[Container, argparse.Namespace], None] = args.handler
+    try:
+        handler(container or Container(), args)
+    except CliError as exc:
+        print(f"titan: error: {exc}", file=sys.stderr)
+        return exc.code
+    except (SettingsError, TitanError) as exc:
+        print(f"titan: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
