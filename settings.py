@@ -185,9 +185,11 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     for field, lowest, highest in _BOUNDS:
         value = getattr(settings, field)
         if not lowest <= value <= highest:
-            hint = " (Titan runs one worker per process: start more instances to scale out)" if (
-                field == "uvcorn_workers"
-            ) else ""
+            hint = (
+                " (Titan runs one worker per process: start more instances to scale out)"
+                if (field == "uvcorn_workers")
+                else ""
+            )
             raise SettingsError(env_name(field), f"must be between {lowest} and {highest}, got {value}{hint}")
     if settings.default_ttl > settings.max_ttl:
         raise SettingsError(

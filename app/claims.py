@@ -33,7 +33,9 @@ def new_jti() -> str:
     return secrets.token_urlsafe(JTI_BYTES)
 
 
-def build_claims(*, issuer: str, client_id: str, grant: Grant, now: int, clock_skew: int, jti: str) -> AccessTokenClaims:
+def build_claims(
+    *, issuer: str, client_id: str, grant: Grant, now: int, clock_skew: int, jti: str
+) -> AccessTokenClaims:
     """Claims for ``client_id``: ``sub`` and ``iss`` are never the caller's choice."""
     return AccessTokenClaims(
         iss=issuer,

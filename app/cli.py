@@ -41,7 +41,9 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
 def cmd_serve(container: Container, args: argparse.Namespace) -> None:
     from app.serve import serve
 
-    overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None}
+    overrides = {
+        name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None
+    }
     if overrides:
         import dataclasses
 
@@ -68,13 +70,17 @@ def _audiences(values: list[str]) -> tuple[str, ...]:
 def cmd_clients_add(container: Container, args: argparse.Namespace) -> None:
     settings = container.settings()
     if not is_client_id(args.client_id):
-        raise CliError("client id must be 1-128 letters, digits, '.', '_', '~' or '-', starting with a letter or digit")
+        raise CliError(
+            "client id must be 1-128 letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
+        )
     try:
         max_ttl = parse_duration(args.max_ttl) if args.max_ttl else settings.max_ttl
     except ValueError as exc:
         raise CliError(f"--max-ttl: {exc}") from None
     if not 1 <= max_ttl <= settings.max_ttl:
-        raise CliError(f"--max-ttl must be between 1s and TITAN_MAX_TTL ({settings.max_ttl}s), got {max_ttl}s")
+        raise CliError(
+            f"--max-ttl must be between 1s and TITAN_MAX_TTL ({settings.max_ttl}s), got {max_ttl}s"
+        )
     secret = generate_secret()
     now = int(time.time())
     container.store().add_client(
@@ -161,7 +167,15 @@ def cmd_keys_list(container: Container, args: argparse.Namespace) -> None:
         )
         return
     rows = [
-        [k.kid, k.alg, k.state, _iso(k.created_at), _iso(k.activates_at), _iso(k.retires_at), _iso(k.removed_at)]
+        [
+            k.kid,
+            k.alg,
+            k.state,
+            _iso(k.created_at),
+            _iso(k.activates_at),
+            _iso(k.retires_at),
+            _iso(k.removed_at),
+        ]
         for k in keys
     ]
     _print_table(rows, ["KID", "ALG", "STATE", "CREATED", "ACTIVATES", "RETIRES", "REMOVED"])

@@ -11,7 +11,22 @@ from typing import Final
 
 # Upper bounds (seconds) of the mint latency histogram buckets; +Inf is implied.
 LATENCY_BUCKETS: Final = (
-    0.0005, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+    0.0005,
+    0.001,
+    0.002,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
 )
 RECENT_LATENCIES: Final = 4096
 WINDOW_SECONDS: Final = 60
@@ -39,9 +54,7 @@ class RateWindow:
         now = int(self._clock())
         wanted = range(now - seconds, now)
         return sum(
-            count
-            for second, count in zip(self._seconds, self._counts, strict=True)
-            if second in wanted
+            count for second, count in zip(self._seconds, self._counts, strict=True) if second in wanted
         )
 
 
@@ -82,7 +95,9 @@ class MetricsStore:
     def latency_percentiles(self) -> dict[str, float]:
         """p50/p95/p99 over the most recent mints and max since start, in milliseconds."""
         recent = sorted(self._recent)
-        result = {name: _percentile(recent, q) * 1000 for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))}
+        result = {
+            name: _percentile(recent, q) * 1000 for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
+        }
         result["max"] = self.latency_max * 1000
         return {name: round(value, 3) for name, value in result.items()}
 

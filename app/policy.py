@@ -48,7 +48,8 @@ def _audience(client: Client, requested: tuple[str, ...] | None) -> tuple[str, .
     for audience in unique:
         if not is_audience(audience):
             raise InvalidTarget(
-                "audience must be 1-255 printable ASCII characters without spaces", reason="audience_malformed"
+                "audience must be 1-255 printable ASCII characters without spaces",
+                reason="audience_malformed",
             )
         if audience not in client.allowed_audiences:
             raise InvalidTarget(
@@ -67,7 +68,9 @@ def _scope(client: Client, requested: str | None) -> tuple[str, ...]:
     unique = tuple(dict.fromkeys(tokens))
     for token in unique:
         if not is_scope_token(token):
-            raise InvalidScope(f"scope token {token[:40]!r} is malformed (RFC 6749 §3.3)", reason="scope_malformed")
+            raise InvalidScope(
+                f"scope token {token[:40]!r} is malformed (RFC 6749 §3.3)", reason="scope_malformed"
+            )
         if token not in client.allowed_scopes:
             raise InvalidScope(
                 f"scope {token!r} is not allowed for client {client.client_id!r}", reason="scope_not_allowed"

@@ -89,7 +89,9 @@ def _since(moment: float | None) -> float | None:
 def _published_kids(keyring: Keyring) -> list[str]:
     if not keyring.loaded:
         return []
-    return [record.kid for record in keyring.key_set.records if record.state in ("published", "active", "retired")]
+    return [
+        record.kid for record in keyring.key_set.records if record.state in ("published", "active", "retired")
+    ]
 
 
 def prometheus_text(observed: Observed) -> str:
@@ -138,10 +140,20 @@ def prometheus_text(observed: Observed) -> str:
         ("titan_gate_threads", "gauge", "Crypto pool threads.", settings.threads_per_worker),
         ("titan_gate_in_flight", "gauge", "Mints holding a slot now.", gate.in_flight),
         ("titan_gate_waiting", "gauge", "Mints waiting for a slot now.", gate.waiting),
-        ("titan_gate_rejected_total", "counter", "Mints refused because the wait queue was full.", gate.rejected),
+        (
+            "titan_gate_rejected_total",
+            "counter",
+            "Mints refused because the wait queue was full.",
+            gate.rejected,
+        ),
         ("titan_gate_timed_out_total", "counter", "Mints that waited past the slot timeout.", gate.timed_out),
         ("titan_clients_registered", "gauge", "Registered clients.", len(observed.clients)),
-        ("titan_store_refresh_failures_total", "counter", "Failed background refreshes.", observed.refresher.failures),
+        (
+            "titan_store_refresh_failures_total",
+            "counter",
+            "Failed background refreshes.",
+            observed.refresher.failures,
+        ),
         ("titan_uptime_seconds", "gauge", "Seconds since start.", metrics.uptime()),
     ):
         metric(name, kind, help_text, [("", value)])

@@ -30,7 +30,9 @@ _HTTP_ERROR_CODES: Final = {
 }
 
 
-def error_response(status_code: int, error: str, description: str, headers: dict[str, str] | None = None) -> Response[bytes]:
+def error_response(
+    status_code: int, error: str, description: str, headers: dict[str, str] | None = None
+) -> Response[bytes]:
     all_headers = {"Cache-Control": "no-store"}
     if status_code == 401:
         all_headers["WWW-Authenticate"] = WWW_AUTHENTICATE

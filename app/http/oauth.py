@@ -6,10 +6,17 @@ from typing import Any, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from app.clients.registry import ClientRegistry
 from app.encoding import json_encoder
-from app.errors import InvalidClient, InvalidRequest, InvalidTarget, UnsupportedGrantType, UnsupportedMediaType
+from app.errors import (
+    InvalidClient,
+    InvalidRequest,
+    InvalidTarget,
+    UnsupportedGrantType,
+    UnsupportedMediaType,
+)
 from app.http.credentials import check_credentials, parse_basic
 from app.http.errors import JSON
 from app.http.schemas import OAuthTokenResponse
@@ -51,7 +58,8 @@ def _audience(fields: dict[str, list[str]]) -> tuple[str, ...] | None:
         parts = urlsplit(resource)
         if not parts.scheme or not parts.netloc or parts.fragment:
             raise InvalidTarget(
-                "resource must be an absolute URI without a fragment (RFC 8707 §2)", reason="resource_malformed"
+                "resource must be an absolute URI without a fragment (RFC 8707 §2)",
+                reason="resource_malformed",
             )
     return tuple(audiences or resources) or None
 
@@ -80,9 +88,12 @@ class OAuthController(Controller):
         ),
         status_code=200,
     )
-    async def token(self, request: Request[Any, Any, Any], minter: Minter, clients: ClientRegistry) -> Response[
-        OAuthTokenResponse
-    ]:
+    async def token(
+        self,
+        request: Request[Any, Any, Any],
+        minter: NamedDependency[Minter],
+        clients: NamedDependency[ClientRegistry],
+    ) -> Response[OAuthTokenResponse]:
         if media_type(request) != FORM:
             raise UnsupportedMediaType(f"the body must be {FORM}", reason="wrong_content_type")
         fields = parse_form(await request.body())
@@ -97,7 +108,10 @@ class OAuthController(Controller):
             client, MintRequest(audience=_audience(fields), scope=scope, ttl=_ttl(fields)), endpoint="oauth2"
         )
         answer = OAuthTokenResponse(
-            access_token=token.access_token, token_type="Bearer", expires_in=token.expires_in, scope=token.scope or None
+            access_token=token.access_token,
+            token_type="Bearer",
+            expires_in=token.expires_in,
+            scope=token.scope or None,
         )
         return Response(content=json_encoder.encode(answer), media_type=JSON, headers=NO_STORE)  # type: ignore[arg-type]
 
@@ -110,7 +124,9 @@ def _credentials(request: Request[Any, Any, Any], fields: dict[str, list[str]]) 
             raise InvalidRequest("use one client authentication method, not two", reason="two_auth_methods")
         client_id, secret = parse_basic(authorization)
         if posted_id is not None and posted_id != client_id:
-            raise InvalidRequest("client_id does not match the authenticated client", reason="client_id_mismatch")
+            raise InvalidRequest(
+                "client_id does not match the authenticated client", reason="client_id_mismatch"
+            )
         return client_id, secret
     if posted_id is None or posted_secret is None:
         raise InvalidClient(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from litestar import Controller, Response, get
+from litestar.di import NamedDependency
 
 from app.encoding import json_encoder
 from app.http.errors import JSON
@@ -15,19 +16,24 @@ class OpsController(Controller):
     tags = ["operations"]  # noqa: RUF012
 
     @get("/v1/stats", operation_id="stats", name="ops:stats", summary="Live figures of the mint pipeline")
-    async def stats(self, observed: Observed) -> Response[bytes]:
+    async def stats(self, observed: NamedDependency[Observed]) -> Response[bytes]:
         return Response(content=json_encoder.encode(stats_document(observed)), media_type=JSON)
 
     @get("/metrics", operation_id="metrics", name="ops:metrics", summary="Prometheus metrics")
-    async def metrics(self, observed: Observed) -> Response[str]:
+    async def metrics(self, observed: NamedDependency[Observed]) -> Response[str]:
         return Response(content=prometheus_text(observed), media_type=PROMETHEUS)
 
     @get("/healthz", operation_id="healthz", name="ops:healthz", summary="Liveness: the process answers")
     async def healthz(self) -> Response[bytes]:
         return Response(content=b'{"status":"ok"}', media_type=JSON)
 
-    @get("/readyz", operation_id="readyz", name="ops:readyz", summary="Readiness: keys loaded, pipeline accepting")
-    async def readyz(self, observed: Observed) -> Response[bytes]:
+    @get(
+        "/readyz",
+        operation_id="readyz",
+        name="ops:readyz",
+        summary="Readiness: keys loaded, pipeline accepting",
+    )
+    async def readyz(self, observed: NamedDependency[Observed]) -> Response[bytes]:
         checks = {
             "keys_loaded": observed.keyring.loaded,
             "pipeline_accepting": observed.gate.accepting,

@@ -6,6 +6,7 @@ from typing import Any, Final
 
 import msgspec
 from litestar import Controller, Request, Response, post
+from litestar.di import NamedDependency
 
 from app.clients.registry import ClientRegistry
 from app.encoding import json_encoder
@@ -38,8 +39,8 @@ class TokenController(Controller):
     async def mint(
         self,
         request: Request[Any, Any, Any],
-        minter: Minter,
-        clients: ClientRegistry,
+        minter: NamedDependency[Minter],
+        clients: NamedDependency[ClientRegistry],
     ) -> Response[TokenResponse]:
         authorization = request.headers.get("authorization")
         if authorization is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, Final
 
 from litestar import Controller, Request, Response, get
+from litestar.di import NamedDependency
 
 from app.encoding import json_encoder
 from app.http.errors import JSON
@@ -21,7 +22,7 @@ def _etag_matches(header: str | None, etag: str) -> bool:
     return "*" in candidates or etag in candidates
 
 
-def discovery_document(observed: Observed) -> dict[str, Any]:
+def discovery_document(observed: NamedDependency[Observed]) -> dict[str, Any]:
     """Issuer metadata shared by both discovery endpoints."""
     settings = observed.settings
     algs = sorted({observed.signer.alg} | {record.alg for record in observed.keyring.key_set.records})
@@ -50,7 +51,9 @@ class WellKnownController(Controller):
         summary="Public signing keys (JWKS)",
         description="Cache it for its max-age; refetch when a token names an unknown kid.",
     )
-    async def jwks(self, request: Request[Any, Any, Any], keyring: Keyring) -> Response[bytes]:
+    async def jwks(
+        self, request: Request[Any, Any, Any], keyring: NamedDependency[Keyring]
+    ) -> Response[bytes]:
         key_set = keyring.key_set
         max_age = request.app.state["container"].settings().jwks_max_age
         headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": key_set.jwks_etag}
@@ -64,7 +67,7 @@ class WellKnownController(Controller):
         name="wellknown:openid",
         summary="OpenID Connect discovery document",
     )
-    async def openid_configuration(self, observed: Observed) -> Response[bytes]:
+    async def openid_configuration(self, observed: NamedDependency[Observed]) -> Response[bytes]:
         return Response(content=json_encoder.encode(discovery_document(observed)), media_type=JSON)
 
     @get(
@@ -73,5 +76,5 @@ class WellKnownController(Controller):
         name="wellknown:oauth",
         summary="OAuth 2.0 authorization server metadata (RFC 8414)",
     )
-    async def oauth_authorization_server(self, observed: Observed) -> Response[bytes]:
+    async def oauth_authorization_server(self, observed: NamedDependency[Observed]) -> Response[bytes]:
         return Response(content=json_encoder.encode(discovery_document(observed)), media_type=JSON)

@@ -84,4 +84,3 @@ def load_kek(value: str | None, path: Path, *, create: bool) -> bytes:
         path,
     )
     return kek
-

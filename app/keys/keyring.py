@@ -119,7 +119,10 @@ class Keyring:
                 raise ConfigurationError(f"key {active.kid} does not match its stored key id")
             header = {"alg": active.alg, "kid": active.kid, "typ": "at+jwt"}
             signing_key = SigningKey(
-                kid=active.kid, alg=active.alg, jose_key=jose_key, header_segment=b64url(json_encoder.encode(header))
+                kid=active.kid,
+                alg=active.alg,
+                jose_key=jose_key,
+                header_segment=b64url(json_encoder.encode(header)),
             )
             self._decrypted = {active.kid: signing_key}
         published = [json.loads(record.public_jwk) for record in records if record.state in PUBLISHED_STATES]

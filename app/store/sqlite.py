@@ -8,7 +8,7 @@ import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from app.errors import ClientExists, ConfigurationError
 from app.store.port import ClientRecord, KeyRecord
@@ -179,14 +179,14 @@ class SqliteStore:
             return conn.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount == 1
 
 
-def _client_from_row(row: tuple[object, ...]) -> ClientRecord:
+def _client_from_row(row: tuple[Any, ...]) -> ClientRecord:
     client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at = row
     return ClientRecord(
         client_id=str(client_id),
-        secret_hash=bytes(secret_hash),  # type: ignore[arg-type]
+        secret_hash=bytes(secret_hash),
         audiences=tuple(json.loads(str(audiences))),
         scopes=tuple(json.loads(str(scopes))),
-        max_ttl=int(max_ttl),  # type: ignore[call-overload]
-        created_at=int(created_at),  # type: ignore[call-overload]
-        updated_at=int(created_at if updated_at is None else updated_at),  # type: ignore[call-overload]
+        max_ttl=int(max_ttl),
+        created_at=int(created_at),
+        updated_at=int(created_at if updated_at is None else updated_at),
     )

@@ -1,0 +1,34 @@
+# Titan task runner; `just --list` shows every recipe. `just` itself comes with `just install`.
+
+venv := ".venv"
+bin := venv / "bin"
+
+# Create the virtualenv and install Titan with its development tools.
+install:
+    python3 -m venv {{venv}}
+    {{bin}}/pip install -q -e '.[dev]'
+
+# Run the service on its embedded defaults (127.0.0.1:8000, data in ./.titan).
+serve *args:
+    {{bin}}/titan serve {{args}}
+
+# Run the whole test suite (unit, integration and end-to-end).
+test *args:
+    {{bin}}/pytest {{args}}
+
+# Lint and check formatting with ruff.
+lint:
+    {{bin}}/ruff check .
+    {{bin}}/ruff format --check .
+
+# Format the code with ruff.
+fmt:
+    {{bin}}/ruff format .
+    {{bin}}/ruff check --fix .
+
+# Type-check app/, settings.py and containers.py with mypy in strict mode.
+type:
+    {{bin}}/mypy
+
+# Everything CI runs: tests, lint and types.
+check: test lint type
