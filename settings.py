@@ -73,7 +73,7 @@ class Settings:
     semaphore_multiplier: int = 2
     mint_slot_timeout_sec: int = 60
     mint_max_waiting: int = 1024
-    signing_mode: str = "pool"
+    signing_mode: str = "inline"
     issuer: str = ""
     host: str = "127.0.0.1"
     port: int = 8000

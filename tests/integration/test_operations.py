@@ -25,7 +25,7 @@ async def test_stats_report_the_pipeline_and_what_it_did(http: AsyncTestClient, 
     assert pipeline["threads"] == 32
     assert pipeline["slots"] == 64
     assert pipeline["slot_timeout_seconds"] == 60
-    assert pipeline["signing_mode"] == "pool"
+    assert pipeline["signing_mode"] == "inline"  # the measured default
     assert (pipeline["in_flight"], pipeline["waiting"], pipeline["rejected"], pipeline["timed_out"]) == (
         0,
         0,

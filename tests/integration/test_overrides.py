@@ -54,6 +54,7 @@ async def test_a_failing_signer_is_a_500_with_the_standard_body(container: Conta
 async def test_a_saturated_pipeline_sheds_load_with_503_and_retry_after(data_dir: Path) -> None:
     container = make_container(
         data_dir,
+        signing_mode="pool",
         threads_per_worker="1",
         semaphore_multiplier="1",
         mint_max_waiting="1",
@@ -124,8 +125,8 @@ async def test_the_background_refresher_picks_up_changes(data_dir: Path) -> None
         assert response.status_code == 200
 
 
-async def test_inline_signing_mode_mints_the_same_tokens(data_dir: Path) -> None:
-    container = make_container(data_dir, signing_mode="inline")
+async def test_pool_signing_mode_mints_the_same_tokens(data_dir: Path) -> None:
+    container = make_container(data_dir, signing_mode="pool")
     secret = register_client(container)
     async with AsyncTestClient(app=create_app(container)) as http:
         response = await http.post(
@@ -133,4 +134,4 @@ async def test_inline_signing_mode_mints_the_same_tokens(data_dir: Path) -> None
         )
         stats = (await http.get("/v1/stats")).json()
     assert response.status_code == 200
-    assert stats["pipeline"]["signing_mode"] == "inline"
+    assert stats["pipeline"]["signing_mode"] == "pool"
