@@ -1,0 +1,99 @@
+"""The titan command's client management, run in-process against a temporary store."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from app.cli import main
+from app.clients.secrets import secret_matches
+from containers import Container
+
+
+def run(container: Container, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv), container)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_add_prints_the_secret_once_and_stores_only_its_digest(
+    container: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, _ = run(
+        container,
+        capsys,
+        "clients",
+        "add",
+        "orders",
+        "--audience",
+        "billing",
+        "--scope",
+        "a:read a:write",
+        "--max-ttl",
+        "15m",
+        "--json",
+    )
+    assert code == 0
+    printed = json.loads(out)
+    assert printed["client_id"] == "orders"
+    record = container.store().get_client("orders")
+    assert record is not None
+    assert (record.audiences, record.scopes, record.max_ttl) == (("billing",), ("a:read", "a:write"), 900)
+    assert secret_matches(printed["client_secret"], record.secret_hash)
+    code, listed, _ = run(container, capsys, "clients", "list", "--json")
+    assert printed["client_secret"] not in listed
+    assert json.loads(listed)[0]["client_id"] == "orders"
+
+
+def test_rotate_secret_replaces_it(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    run(container, capsys, "clients", "add", "orders", "--audience", "billing", "--json")
+    code, out, _ = run(container, capsys, "clients", "rotate-secret", "orders", "--json")
+    assert code == 0
+    record = container.store().get_client("orders")
+    assert record is not None
+    assert secret_matches(json.loads(out)["client_secret"], record.secret_hash)
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["clients", "add", "bad id", "--audience", "billing"], 2, "client id must be"),
+        (["clients", "add", "orders", "--audience", "bill ing"], 2, "audience 'bill ing'"),
+        (
+            ["clients", "add", "orders", "--audience", "billing", "--scope", 'x"y'],
+            2,
+            "not a valid scope token",
+        ),
+        (
+            ["clients", "add", "orders", "--audience", "billing", "--max-ttl", "2h"],
+            2,
+            "TITAN_MAX_TTL (3600s)",
+        ),
+        (["clients", "add", "orders", "--audience", "billing", "--max-ttl", "soon"], 2, "--max-ttl"),
+        (["clients", "remove", "nobody"], 1, "no client 'nobody'"),
+        (["clients", "rotate-secret", "nobody"], 1, "no client 'nobody'"),
+    ],
+)
+def test_bad_commands_exit_non_zero_with_a_message(
+    container: Container, capsys: pytest.CaptureFixture[str], argv: list[str], code: int, message: str
+) -> None:
+    exit_code, out, err = run(container, capsys, *argv)
+    assert exit_code == code
+    assert message in err
+    assert out == ""
+    assert container.store().list_clients() == []
+
+
+def test_a_client_id_is_registered_once(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    run(container, capsys, "clients", "add", "orders", "--audience", "billing")
+    code, _, err = run(container, capsys, "clients", "add", "orders", "--audience", "billing")
+    assert code == 2
+    assert "already registered" in err
+
+
+def test_keys_list_shows_the_active_key(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    kid = container.keyring().load().active.kid
+    code, out, _ = run(container, capsys, "keys", "list", "--json")
+    assert code == 0
+    assert [(key["kid"], key["state"], key["alg"]) for key in json.loads(out)] == [(kid, "active", "ES256")]
