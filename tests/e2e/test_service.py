@@ -6,6 +6,7 @@ import json
 import time
 from pathlib import Path
 
+import httpx
 import jwt as pyjwt
 import pytest
 
@@ -25,18 +26,20 @@ def verify(server: TitanProcess, token: str, audience: str) -> dict[str, object]
     return claims
 
 
-def mint_when_ready(
-    server: TitanProcess, client_id: str, secret: str, audience: str = "billing"
-) -> dict[str, str]:
-    """Mint via /v1/tokens, allowing the server a few seconds to pick up a CLI change."""
+def mint_status(server: TitanProcess, client_id: str, secret: str, expected: int) -> httpx.Response:
+    """POST /v1/tokens until it answers ``expected``: the server picks CLI changes up within seconds."""
     deadline = time.monotonic() + 10
     while True:
-        response = server.post("/v1/tokens", json={"audience": audience}, headers=basic(client_id, secret))
-        if response.status_code == 200 or time.monotonic() > deadline:
-            assert response.status_code == 200, response.text
-            body: dict[str, str] = response.json()
-            return body
+        response = server.post("/v1/tokens", json={"audience": "billing"}, headers=basic(client_id, secret))
+        if response.status_code == expected or time.monotonic() > deadline:
+            assert response.status_code == expected, response.text
+            return response
         time.sleep(0.2)
+
+
+def mint_when_ready(server: TitanProcess, client_id: str, secret: str) -> dict[str, str]:
+    body: dict[str, str] = mint_status(server, client_id, secret, 200).json()
+    return body
 
 
 def test_register_mint_verify_restart_verify(
@@ -114,13 +117,7 @@ def test_cli_changes_reach_a_running_server(
     assert old.status_code == 401
 
     assert run_cli(env, "clients", "remove", "orders").returncode == 0
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        gone = server.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", new_secret))
-        if gone.status_code == 401:
-            break
-        time.sleep(0.2)
-    assert gone.status_code == 401
+    mint_status(server, "orders", new_secret, 401)
     logs = server.logs()
     assert secret not in logs
     assert new_secret not in logs
