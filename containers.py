@@ -9,7 +9,10 @@ from dependency_injector import containers, providers
 
 from app.clients.registry import ClientRegistry
 from app.gate import Gate
+from app.keys.encryption import KekSource
 from app.keys.keyring import Keyring
+from app.keys.rotation import KeyRotator, SealerSource
+from app.keys.schedule import Schedule
 from app.metrics import MetricsStore
 from app.minting import Minter
 from app.refresher import Refresher
@@ -28,7 +31,7 @@ def crypto_pool(threads: int) -> Iterator[ThreadPoolExecutor]:
 
 
 class Container(containers.DeclarativeContainer):
-    """Settings, store, keys, signer, gate, metrics, clients and the minter."""
+    """Settings, store, keys and their schedule, signer, gate, metrics, clients and the minter."""
 
     settings = providers.Singleton(load_settings)
 
@@ -36,13 +39,24 @@ class Container(containers.DeclarativeContainer):
 
     signer = providers.Singleton(JoseSigner, alg=settings.provided.jwt_algorithm)
 
-    keyring = providers.Singleton(
-        Keyring,
+    kek_source = providers.Singleton(
+        KekSource, value=settings.provided.key_encryption_key, path=settings.provided.kek_path
+    )
+
+    sealers = providers.Singleton(SealerSource, source=kek_source, store=store)
+
+    schedule = providers.Singleton(Schedule.from_settings, settings)
+
+    rotator = providers.Singleton(
+        KeyRotator,
         store=store,
         signer=signer,
-        kek_value=settings.provided.key_encryption_key,
-        kek_path=settings.provided.kek_path,
+        sealers=sealers,
+        schedule=schedule,
+        pickup_delay=settings.provided.refresh_interval,
     )
+
+    keyring = providers.Singleton(Keyring, store=store, sealers=sealers)
 
     clients = providers.Singleton(ClientRegistry, store=store)
 
@@ -73,5 +87,6 @@ class Container(containers.DeclarativeContainer):
         store=store,
         registry=clients,
         keyring=keyring,
+        rotator=rotator,
         interval=settings.provided.refresh_interval,
     )

@@ -83,6 +83,9 @@ class Settings:
     clock_skew: int = 30
     refresh_interval: int = 2
     jwks_max_age: int = 300
+    key_rotation_interval: int = 86400
+    key_publish_lead: int = 3600
+    key_retire_hold: int = 7200
     max_body_bytes: int = 16384
     key_encryption_key: str | None = dataclasses.field(default=None, repr=False)
     key_encryption_key_file: Path | None = None
@@ -127,6 +130,9 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "clock_skew": parse_duration,
     "refresh_interval": parse_duration,
     "jwks_max_age": parse_duration,
+    "key_rotation_interval": parse_duration,
+    "key_publish_lead": parse_duration,
+    "key_retire_hold": parse_duration,
     "max_body_bytes": _parse_int,
     "key_encryption_key": _parse_text,
     "key_encryption_key_file": lambda text: Path(_parse_text(text)),
@@ -146,6 +152,9 @@ _BOUNDS: Final = (
     ("clock_skew", 0, 600),
     ("refresh_interval", 1, 3600),
     ("jwks_max_age", 0, 86400),
+    ("key_rotation_interval", 1, 365 * 86400),
+    ("key_publish_lead", 0, 365 * 86400),
+    ("key_retire_hold", 0, 365 * 86400),
     ("max_body_bytes", 256, 1_048_576),
 )
 
@@ -161,6 +170,34 @@ def _check_issuer(issuer: str) -> str:
     if parts.query or parts.fragment:
         raise SettingsError(env_name("issuer"), "must not have a query or fragment (RFC 8414 §2)")
     return issuer.rstrip("/")
+
+
+def _check_invariants(settings: Settings) -> None:
+    """Relations between settings that keep tokens verifiable; each names the variable to change."""
+    if settings.default_ttl > settings.max_ttl:
+        raise SettingsError(
+            env_name("default_ttl"),
+            f"{settings.default_ttl}s exceeds {env_name('max_ttl')} ({settings.max_ttl}s)",
+        )
+    if settings.key_publish_lead < settings.jwks_max_age:
+        raise SettingsError(
+            env_name("key_publish_lead"),
+            f"{settings.key_publish_lead}s is shorter than {env_name('jwks_max_age')} ({settings.jwks_max_age}s): "
+            "verifiers caching the JWKS would meet tokens signed by a key they have not fetched",
+        )
+    if settings.key_retire_hold < settings.max_ttl + settings.clock_skew:
+        raise SettingsError(
+            env_name("key_retire_hold"),
+            f"{settings.key_retire_hold}s is shorter than {env_name('max_ttl')} + {env_name('clock_skew')} "
+            f"({settings.max_ttl + settings.clock_skew}s): a retired key would leave the JWKS "
+            "while tokens it signed are still valid",
+        )
+    if settings.key_rotation_interval < settings.key_publish_lead:
+        raise SettingsError(
+            env_name("key_rotation_interval"),
+            f"{settings.key_rotation_interval}s is shorter than {env_name('key_publish_lead')} "
+            f"({settings.key_publish_lead}s): the next key must be published before it is due",
+        )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
@@ -191,11 +228,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
                 else ""
             )
             raise SettingsError(env_name(field), f"must be between {lowest} and {highest}, got {value}{hint}")
-    if settings.default_ttl > settings.max_ttl:
-        raise SettingsError(
-            env_name("default_ttl"),
-            f"{settings.default_ttl}s exceeds {env_name('max_ttl')} ({settings.max_ttl}s)",
-        )
+    _check_invariants(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     issuer = settings.issuer or f"http://{host}:{settings.port}"
     return dataclasses.replace(settings, issuer=_check_issuer(issuer))

@@ -41,9 +41,7 @@ def _print_table(rows: list[list[str]], header: list[str]) -> None:
 def cmd_serve(container: Container, args: argparse.Namespace) -> None:
     from app.serve import serve
 
-    overrides = {
-        name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None
-    }
+    overrides = {name: value for name, value in (("host", args.host), ("port", args.port)) if value is not None}
     if overrides:
         import dataclasses
 
@@ -70,17 +68,13 @@ def _audiences(values: list[str]) -> tuple[str, ...]:
 def cmd_clients_add(container: Container, args: argparse.Namespace) -> None:
     settings = container.settings()
     if not is_client_id(args.client_id):
-        raise CliError(
-            "client id must be 1-128 letters, digits, '.', '_', '~' or '-', starting with a letter or digit"
-        )
+        raise CliError("client id must be 1-128 letters, digits, '.', '_', '~' or '-', starting with a letter or digit")
     try:
         max_ttl = parse_duration(args.max_ttl) if args.max_ttl else settings.max_ttl
     except ValueError as exc:
         raise CliError(f"--max-ttl: {exc}") from None
     if not 1 <= max_ttl <= settings.max_ttl:
-        raise CliError(
-            f"--max-ttl must be between 1s and TITAN_MAX_TTL ({settings.max_ttl}s), got {max_ttl}s"
-        )
+        raise CliError(f"--max-ttl must be between 1s and TITAN_MAX_TTL ({settings.max_ttl}s), got {max_ttl}s")
     secret = generate_secret()
     now = int(time.time())
     container.store().add_client(

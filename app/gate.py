@@ -131,8 +131,6 @@ class Gate:
                 await semaphore.acquire()
         except TimeoutError:
             self._timed_out += 1
-            raise Unavailable(
-                "no signing slot became free in time; retry shortly", reason="slot_timeout"
-            ) from None
+            raise Unavailable("no signing slot became free in time; retry shortly", reason="slot_timeout") from None
         finally:
             self._waiting -= 1

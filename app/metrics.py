@@ -53,9 +53,7 @@ class RateWindow:
         """Events in the last ``seconds`` whole seconds, not counting the current partial one."""
         now = int(self._clock())
         wanted = range(now - seconds, now)
-        return sum(
-            count for second, count in zip(self._seconds, self._counts, strict=True) if second in wanted
-        )
+        return sum(count for second, count in zip(self._seconds, self._counts, strict=True) if second in wanted)
 
 
 class MetricsStore:
@@ -65,6 +63,7 @@ class MetricsStore:
         self._clock = clock
         self.started_at = clock()
         self.sec_signatures = 0
+        self.jwks_requests = 0
         self.tokens_issued: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
@@ -76,6 +75,9 @@ class MetricsStore:
 
     def uptime(self) -> float:
         return self._clock() - self.started_at
+
+    def record_jwks_request(self) -> None:
+        self.jwks_requests += 1
 
     def record_signature(self) -> None:
         self.sec_signatures += 1
@@ -95,9 +97,7 @@ class MetricsStore:
     def latency_percentiles(self) -> dict[str, float]:
         """p50/p95/p99 over the most recent mints and max since start, in milliseconds."""
         recent = sorted(self._recent)
-        result = {
-            name: _percentile(recent, q) * 1000 for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))
-        }
+        result = {name: _percentile(recent, q) * 1000 for name, q in (("p50", 0.50), ("p95", 0.95), ("p99", 0.99))}
         result["max"] = self.latency_max * 1000
         return {name: round(value, 3) for name, value in result.items()}
 

@@ -68,9 +68,7 @@ def _scope(client: Client, requested: str | None) -> tuple[str, ...]:
     unique = tuple(dict.fromkeys(tokens))
     for token in unique:
         if not is_scope_token(token):
-            raise InvalidScope(
-                f"scope token {token[:40]!r} is malformed (RFC 6749 §3.3)", reason="scope_malformed"
-            )
+            raise InvalidScope(f"scope token {token[:40]!r} is malformed (RFC 6749 §3.3)", reason="scope_malformed")
         if token not in client.allowed_scopes:
             raise InvalidScope(
                 f"scope {token!r} is not allowed for client {client.client_id!r}", reason="scope_not_allowed"

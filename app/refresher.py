@@ -1,4 +1,4 @@
-"""Background refresh: poll the store's change counter and reload clients and keys off the loop."""
+"""Background work: follow the store's change counter, reload clients and keys, drive key rotation."""
 
 from __future__ import annotations
 
@@ -6,22 +6,42 @@ import asyncio
 import contextlib
 import logging
 import time
+from collections.abc import Callable
+from typing import Final
 
 from app.clients.registry import ClientRegistry
 from app.keys.keyring import Keyring
+from app.keys.rotation import KeyRotator
 from app.store.port import Store
 
 log = logging.getLogger("titan.refresh")
 
+MIN_WAIT: Final = 0.05
+
 
 class Refresher:
-    """Keeps the in-memory registry and keyring in step with the store, every ``interval`` seconds."""
+    """Keeps the in-memory registry and keyring in step with the store and runs the key schedule.
 
-    def __init__(self, *, store: Store, registry: ClientRegistry, keyring: Keyring, interval: float) -> None:
+    It wakes every ``interval`` seconds, or sooner when a key transition is due, so a rotation
+    happens on time; all store work runs in a thread, off the event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        registry: ClientRegistry,
+        keyring: Keyring,
+        rotator: KeyRotator,
+        interval: float,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self._store = store
         self._registry = registry
         self._keyring = keyring
+        self._rotator = rotator
         self._interval = interval
+        self._clock = clock
         self._generation: int | None = None
         self._task: asyncio.Task[None] | None = None
         self.last_error: str | None = None
@@ -29,25 +49,45 @@ class Refresher:
         self.failures = 0
 
     def load_now(self) -> None:
-        """Load everything (blocking); used at start-up before the first request."""
+        """Apply due key transitions and load everything (blocking); used at start-up."""
+        self._rotator.tick()
         generation = self._store.generation()
         self._keyring.load()
         self._registry.load()
         self._generation = generation
-        self.last_success = time.time()
+        self.last_success = self._clock()
 
     async def refresh_once(self) -> bool:
         """Reload if the store changed; True when something was reloaded."""
         generation = await asyncio.to_thread(self._store.generation)
         if generation == self._generation:
-            self.last_success = time.time()
+            self.last_success = self._clock()
             return False
         await asyncio.to_thread(self._keyring.load)
         count = await asyncio.to_thread(self._registry.load)
         self._generation = generation
-        self.last_success = time.time()
+        self.last_success = self._clock()
         log.info("reloaded from the store (generation %d): %d clients", generation, count)
         return True
+
+    async def rotate_once(self) -> bool:
+        """Carry out due key transitions and swap the keyring; True when a transition happened."""
+        applied = await asyncio.to_thread(self._rotator.tick)
+        if not applied.transitions:
+            return False
+        await asyncio.to_thread(self._keyring.load)
+        return True
+
+    def next_key_event(self) -> float | None:
+        """When the next key transition is due (epoch seconds), from the keys in memory."""
+        if not self._keyring.loaded:
+            return None
+        return self._rotator.next_due(self._keyring.key_set.records)
+
+    def _wait(self) -> float:
+        due = self.next_key_event()
+        wait = self._interval if due is None else min(self._interval, due - self._clock())
+        return max(MIN_WAIT, wait)
 
     def start(self) -> None:
         self._task = asyncio.get_running_loop().create_task(self._run(), name="titan-refresher")
@@ -61,9 +101,10 @@ class Refresher:
 
     async def _run(self) -> None:
         while True:
-            await asyncio.sleep(self._interval)
+            await asyncio.sleep(self._wait())
             try:
                 await self.refresh_once()
+                await self.rotate_once()
                 if self.last_error is not None:
                     log.info("store refresh recovered")
                 self.last_error = None

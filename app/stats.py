@@ -10,6 +10,7 @@ from app import __version__
 from app.clients.registry import ClientRegistry
 from app.gate import Gate
 from app.keys.keyring import Keyring
+from app.keys.schedule import Schedule, active_key, next_rotation
 from app.metrics import LATENCY_BUCKETS, MetricsStore
 from app.refresher import Refresher
 from app.signing.port import Signer
@@ -27,6 +28,7 @@ class Observed:
     clients: ClientRegistry
     refresher: Refresher
     signer: Signer
+    schedule: Schedule
 
 
 def stats_document(observed: Observed) -> dict[str, Any]:
@@ -48,8 +50,8 @@ def stats_document(observed: Observed) -> dict[str, Any]:
             "jws_alg": observed.signer.alg,
             "signatures_generated": metrics.sec_signatures,
             "active_kid": keyring.active.kid if keyring.loaded else None,
-            "published_kids": _published_kids(keyring),
         },
+        "keys": _keys_document(observed),
         "pipeline": {
             "workers": settings.uvcorn_workers,
             "threads": settings.threads_per_worker,
@@ -86,12 +88,32 @@ def _since(moment: float | None) -> float | None:
     return None if moment is None else round(time.time() - moment, 3)
 
 
-def _published_kids(keyring: Keyring) -> list[str]:
+def _keys_document(observed: Observed) -> dict[str, Any]:
+    keyring = observed.keyring
     if not keyring.loaded:
-        return []
-    return [
-        record.kid for record in keyring.key_set.records if record.state in ("published", "active", "retired")
-    ]
+        return {"loaded": False}
+    key_set, now = keyring.key_set, time.time()
+    active = active_key(key_set.records)
+    rotation = next_rotation(key_set.records, observed.schedule)
+    event = observed.refresher.next_key_event()
+    return {
+        "loaded": True,
+        "active_kid": key_set.active.kid,
+        "active_alg": key_set.active.alg,
+        "active_age_seconds": None if active is None else round(now - (active.activates_at or active.created_at), 3),
+        "next_rotation_at": rotation,
+        "next_rotation_in_seconds": None if rotation is None else round(rotation - now, 3),
+        "next_event_in_seconds": None if event is None else round(event - now, 3),
+        "by_state": {state: key_set.kids(state) for state in ("published", "active", "retired")},
+        "rotations": keyring.rotations,
+        "jwks_requests": observed.metrics.jwks_requests,
+        "schedule": {
+            "rotation_interval_seconds": observed.schedule.rotation_interval,
+            "publish_lead_seconds": observed.schedule.publish_lead,
+            "retire_hold_seconds": observed.schedule.retire_hold,
+            "jwks_max_age_seconds": observed.settings.jwks_max_age,
+        },
+    }
 
 
 def prometheus_text(observed: Observed) -> str:
@@ -125,6 +147,16 @@ def prometheus_text(observed: Observed) -> str:
         "Refused or failed requests, by reason.",
         [(f'{{reason="{reason}"}}', count) for reason, count in sorted(metrics.errors.items())],
     )
+    if observed.keyring.loaded:
+        metric(
+            "titan_keys",
+            "gauge",
+            "Published keys by state.",
+            [
+                (f'{{state="{state}"}}', len(observed.keyring.key_set.kids(state)))
+                for state in ("published", "active", "retired")
+            ],
+        )
     cumulative = 0
     buckets: list[tuple[str, float]] = []
     for bound, count in zip((*LATENCY_BUCKETS, float("inf")), metrics.latency_buckets, strict=True):
@@ -155,9 +187,38 @@ def prometheus_text(observed: Observed) -> str:
             observed.refresher.failures,
         ),
         ("titan_uptime_seconds", "gauge", "Seconds since start.", metrics.uptime()),
+        ("titan_jwks_requests_total", "counter", "JWKS requests, 304s included.", metrics.jwks_requests),
+        (
+            "titan_key_rotations_total",
+            "counter",
+            "Active key changes seen by this process.",
+            observed.keyring.rotations,
+        ),
+        *_key_gauges(observed),
     ):
         metric(name, kind, help_text, [("", value)])
     return "\n".join(lines) + "\n"
+
+
+def _key_gauges(observed: Observed) -> list[tuple[str, str, str, float]]:
+    document = _keys_document(observed)
+    if not document["loaded"]:
+        return []
+    gauges = [
+        (
+            "titan_key_age_seconds",
+            "gauge",
+            "Seconds since the active key started signing.",
+            document["active_age_seconds"],
+        ),
+        (
+            "titan_key_next_rotation_seconds",
+            "gauge",
+            "Seconds until the next key starts signing.",
+            document["next_rotation_in_seconds"],
+        ),
+    ]
+    return [gauge for gauge in gauges if gauge[3] is not None]
 
 
 def _number(value: float) -> str:

@@ -44,6 +44,7 @@ def provide_observed(state: State) -> Observed:
         clients=container.clients(),
         refresher=container.refresher(),
         signer=container.signer(),
+        schedule=container.schedule(),
     )
 
 

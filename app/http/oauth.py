@@ -124,12 +124,8 @@ def _credentials(request: Request[Any, Any, Any], fields: dict[str, list[str]]) 
             raise InvalidRequest("use one client authentication method, not two", reason="two_auth_methods")
         client_id, secret = parse_basic(authorization)
         if posted_id is not None and posted_id != client_id:
-            raise InvalidRequest(
-                "client_id does not match the authenticated client", reason="client_id_mismatch"
-            )
+            raise InvalidRequest("client_id does not match the authenticated client", reason="client_id_mismatch")
         return client_id, secret
     if posted_id is None or posted_secret is None:
-        raise InvalidClient(
-            "authenticate with HTTP Basic or client_id and client_secret", reason="missing_credentials"
-        )
+        raise InvalidClient("authenticate with HTTP Basic or client_id and client_secret", reason="missing_credentials")
     return check_credentials(posted_id, posted_secret)

@@ -22,9 +22,7 @@ Scope = Annotated[
         description="Space-separated scope tokens (RFC 6749 §3.3); defaults to all the client may have.",
     ),
 ]
-Ttl = Annotated[
-    int, msgspec.Meta(ge=1, description="Token lifetime in seconds; defaults to TITAN_DEFAULT_TTL.")
-]
+Ttl = Annotated[int, msgspec.Meta(ge=1, description="Token lifetime in seconds; defaults to TITAN_DEFAULT_TTL.")]
 
 
 class MintBody(msgspec.Struct, frozen=True, forbid_unknown_fields=True):

@@ -9,7 +9,6 @@ from litestar.di import NamedDependency
 
 from app.encoding import json_encoder
 from app.http.errors import JSON
-from app.keys.keyring import Keyring
 from app.stats import Observed
 
 JWKS_MEDIA_TYPE: Final = "application/jwk-set+json"
@@ -51,11 +50,10 @@ class WellKnownController(Controller):
         summary="Public signing keys (JWKS)",
         description="Cache it for its max-age; refetch when a token names an unknown kid.",
     )
-    async def jwks(
-        self, request: Request[Any, Any, Any], keyring: NamedDependency[Keyring]
-    ) -> Response[bytes]:
-        key_set = keyring.key_set
-        max_age = request.app.state["container"].settings().jwks_max_age
+    async def jwks(self, request: Request[Any, Any, Any], observed: NamedDependency[Observed]) -> Response[bytes]:
+        observed.metrics.record_jwks_request()
+        key_set = observed.keyring.key_set
+        max_age = observed.settings.jwks_max_age
         headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": key_set.jwks_etag}
         if _etag_matches(request.headers.get("if-none-match"), key_set.jwks_etag):
             return Response(content=b"", status_code=304, headers=headers)

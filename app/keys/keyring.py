@@ -5,16 +5,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 from app.encoding import b64url, json_encoder
 from app.errors import ConfigurationError
-from app.keys.encryption import KeySealer, load_kek
-from app.keys.material import export_private_pem, import_private_pem, public_jwk_json, thumbprint
-from app.signing.port import Signer, SigningKey
+from app.keys.material import import_private_pem, thumbprint
+from app.keys.rotation import SealerSource
+from app.keys.schedule import active_key
+from app.signing.port import SigningKey
 from app.store.port import KeyRecord, Store
 
 log = logging.getLogger("titan.keys")
@@ -28,29 +26,27 @@ class KeySet:
 
     active: SigningKey
     records: tuple[KeyRecord, ...]
+    generation: int
     jwks_body: bytes
     jwks_etag: str
 
+    def kids(self, state: str) -> list[str]:
+        return [record.kid for record in self.records if record.state == state]
+
 
 class Keyring:
-    """Loads keys from the store, creates the first one, and serves the current KeySet from memory."""
+    """Loads keys from the store and serves the current KeySet from memory.
 
-    def __init__(
-        self,
-        store: Store,
-        signer: Signer,
-        kek_value: str | None,
-        kek_path: Path,
-        clock: Callable[[], float] = time.time,
-    ) -> None:
+    The mint path reads ``active`` once per token: replacing the KeySet is one reference
+    assignment, so a mint in flight finishes with the key it started with.
+    """
+
+    def __init__(self, store: Store, sealers: SealerSource) -> None:
         self._store = store
-        self._signer = signer
-        self._kek_value = kek_value
-        self._kek_path = kek_path
-        self._clock = clock
-        self._sealer: KeySealer | None = None
+        self._sealers = sealers
         self._decrypted: dict[str, SigningKey] = {}
         self._key_set: KeySet | None = None
+        self.rotations = 0
 
     @property
     def loaded(self) -> bool:
@@ -67,65 +63,46 @@ class Keyring:
         return self.key_set.active
 
     def load(self) -> KeySet:
-        """Read the store (blocking); create or switch the active key when needed; swap the KeySet."""
-        records = self._store.list_keys()
-        sealer = self._get_sealer(have_keys=bool(records))
-        active = next((record for record in records if record.state == "active"), None)
-        if active is None or active.alg != self._signer.alg:
-            self._install_new_active_key(sealer, active)
-            records = self._store.list_keys()
-            active = next(record for record in records if record.state == "active")
-        key_set = self._build_key_set(sealer, active, records)
-        self._key_set = key_set
-        return key_set
-
-    def _get_sealer(self, *, have_keys: bool) -> KeySealer:
-        if self._sealer is None:
-            self._sealer = KeySealer(load_kek(self._kek_value, self._kek_path, create=not have_keys))
-        return self._sealer
-
-    def _install_new_active_key(self, sealer: KeySealer, current: KeyRecord | None) -> None:
-        jose_key = self._signer.generate_key()
-        kid = thumbprint(jose_key)
-        now = int(self._clock())
-        record = KeyRecord(
-            kid=kid,
-            alg=self._signer.alg,
-            state="active",
-            created_at=now,
-            activates_at=now,
-            public_jwk=public_jwk_json(jose_key, self._signer.alg),
-            private_key=sealer.seal(kid, export_private_pem(jose_key)),
-        )
-        replaced = None if current is None else current.kid
-        if self._store.install_active_key(record, replacing=replaced, now=now):
-            if current is None:
-                log.info("generated the first signing key %s (%s)", kid, record.alg)
-            else:
-                log.warning(
-                    "TITAN_JWT_ALGORITHM changed from %s to %s: key %s now signs, %s stays published",
-                    current.alg,
-                    record.alg,
-                    kid,
-                    current.kid,
-                )
-
-    def _build_key_set(self, sealer: KeySealer, active: KeyRecord, records: list[KeyRecord]) -> KeySet:
-        signing_key = self._decrypted.get(active.kid)
-        if signing_key is None:
-            pem = sealer.open(active.kid, active.private_key)
-            jose_key = import_private_pem(active.alg, pem)
-            if thumbprint(jose_key) != active.kid:
-                raise ConfigurationError(f"key {active.kid} does not match its stored key id")
-            header = {"alg": active.alg, "kid": active.kid, "typ": "at+jwt"}
-            signing_key = SigningKey(
-                kid=active.kid,
-                alg=active.alg,
-                jose_key=jose_key,
-                header_segment=b64url(json_encoder.encode(header)),
-            )
-            self._decrypted = {active.kid: signing_key}
-        published = [json.loads(record.public_jwk) for record in records if record.state in PUBLISHED_STATES]
+        """Read the keys (blocking), decrypt the ones that sign or will, and swap the KeySet."""
+        snapshot = self._store.key_snapshot()
+        active = active_key(snapshot.keys)
+        if active is None:
+            raise ConfigurationError("the store has no active signing key")
+        decrypted = {active.kid: self._decrypt(active)}
+        for record in snapshot.keys:
+            if record.state == "published":
+                try:
+                    decrypted[record.kid] = self._decrypt(record)
+                except ConfigurationError as exc:  # it cannot activate here; the active key goes on
+                    log.error("published key %s: %s", record.kid, exc)
+        published = [json.loads(record.public_jwk) for record in snapshot.keys if record.state in PUBLISHED_STATES]
         body = json_encoder.encode({"keys": published})
-        etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
-        return KeySet(active=signing_key, records=tuple(records), jwks_body=body, jwks_etag=etag)
+        previous = self._key_set
+        self._decrypted = decrypted
+        self._key_set = KeySet(
+            active=decrypted[active.kid],
+            records=snapshot.keys,
+            generation=snapshot.generation,
+            jwks_body=body,
+            jwks_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+        )
+        if previous is not None and previous.active.kid != active.kid:
+            self.rotations += 1
+            log.info("signing with key %s now (was %s)", active.kid, previous.active.kid)
+        return self._key_set
+
+    def _decrypt(self, record: KeyRecord) -> SigningKey:
+        cached = self._decrypted.get(record.kid)
+        if cached is not None:
+            return cached
+        pem = self._sealers.for_blob(record.private_key).open(record.kid, record.private_key)
+        jose_key = import_private_pem(record.alg, pem)
+        if thumbprint(jose_key) != record.kid:
+            raise ConfigurationError(f"key {record.kid} does not match its stored key id")
+        header = {"alg": record.alg, "kid": record.kid, "typ": "at+jwt"}
+        return SigningKey(
+            kid=record.kid,
+            alg=record.alg,
+            jose_key=jose_key,
+            header_segment=b64url(json_encoder.encode(header)),
+        )

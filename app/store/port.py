@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -19,6 +20,12 @@ class KeyRecord:
     activates_at: int | None = None
     retires_at: int | None = None
     removed_at: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KeySnapshot:
+    generation: int
+    keys: tuple[KeyRecord, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,12 +50,13 @@ class Store(Protocol):
 
     def list_keys(self) -> list[KeyRecord]: ...
 
-    def install_active_key(self, record: KeyRecord, *, replacing: str | None, now: int) -> bool:
-        """Atomically make ``record`` the active key, retiring ``replacing`` at ``now``.
+    def key_snapshot(self) -> KeySnapshot:
+        """Every key record and the generation they were read at, in one read."""
+        ...
 
-        A compare-and-swap: nothing changes (False) unless the active key is still ``replacing``
-        (None: no key is active).
-        """
+    def save_keys(self, records: Sequence[KeyRecord], *, expected_generation: int) -> bool:
+        """Insert or replace ``records`` in one transaction, only if nothing changed since
+        ``expected_generation`` (compare-and-swap); False when something did."""
         ...
 
     def list_clients(self) -> list[ClientRecord]: ...

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
 from app.errors import ClientExists, ConfigurationError
-from app.store.port import ClientRecord, KeyRecord
+from app.store.port import ClientRecord, KeyRecord, KeySnapshot
 
 SCHEMA_VERSION: Final = 1
 
@@ -43,10 +43,12 @@ _MIGRATIONS: Final = {
     """,
 }
 
-_KEY_COLUMNS: Final = (
-    "kid, alg, state, created_at, public_jwk, private_key, activates_at, retires_at, removed_at"
-)
+_KEY_COLUMNS: Final = "kid, alg, state, created_at, public_jwk, private_key, activates_at, retires_at, removed_at"
 _CLIENT_COLUMNS: Final = "client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at"
+
+
+class _StaleSnapshot(Exception):
+    """Raised inside a write transaction to roll it back when a compare-and-swap fails."""
 
 
 class SqliteStore:
@@ -110,30 +112,44 @@ class SqliteStore:
             rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
         return [KeyRecord(*row) for row in rows]
 
-    def install_active_key(self, record: KeyRecord, *, replacing: str | None, now: int) -> bool:
-        with self._connect(write=True) as conn:
-            row = conn.execute("SELECT kid FROM keys WHERE state = 'active'").fetchone()
-            if (None if row is None else row[0]) != replacing:
-                return False
-            conn.execute(
-                "UPDATE keys SET state = 'retired', retires_at = ? WHERE state = 'active'",
-                (now,),
-            )
-            conn.execute(
-                f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                (
-                    record.kid,
-                    record.alg,
-                    "active",
-                    record.created_at,
-                    record.public_jwk,
-                    record.private_key,
-                    record.activates_at,
-                    record.retires_at,
-                    record.removed_at,
-                ),
-            )
-            return True
+    def key_snapshot(self) -> KeySnapshot:
+        with self._connect() as conn:
+            generation = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0]
+            rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
+        return KeySnapshot(generation=int(generation), keys=tuple(KeyRecord(*row) for row in rows))
+
+    def save_keys(self, records: Sequence[KeyRecord], *, expected_generation: int) -> bool:
+        # Demote before promoting, so the one-active-key index holds after every statement.
+        ordered = sorted(records, key=lambda record: record.state == "active")
+        try:
+            with self._connect(write=True) as conn:
+                generation = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0]
+                if generation != expected_generation:
+                    raise _StaleSnapshot
+                conn.executemany(
+                    f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+                    "ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, state = excluded.state, "
+                    "created_at = excluded.created_at, public_jwk = excluded.public_jwk, "
+                    "private_key = excluded.private_key, activates_at = excluded.activates_at, "
+                    "retires_at = excluded.retires_at, removed_at = excluded.removed_at",
+                    [
+                        (
+                            record.kid,
+                            record.alg,
+                            record.state,
+                            record.created_at,
+                            record.public_jwk,
+                            record.private_key,
+                            record.activates_at,
+                            record.retires_at,
+                            record.removed_at,
+                        )
+                        for record in ordered
+                    ],
+                )
+        except _StaleSnapshot:
+            return False
+        return True
 
     def list_clients(self) -> list[ClientRecord]:
         with self._connect() as conn:

@@ -42,9 +42,7 @@ def mint_when_ready(server: TitanProcess, client_id: str, secret: str) -> dict[s
     return body
 
 
-def test_register_mint_verify_restart_verify(
-    env: dict[str, str], servers: list[TitanProcess], tmp_path: Path
-) -> None:
+def test_register_mint_verify_restart_verify(env: dict[str, str], servers: list[TitanProcess], tmp_path: Path) -> None:
     server = TitanProcess(env, tmp_path / "titan.log")
     servers.append(server)
     server.start()
@@ -100,9 +98,7 @@ def test_register_mint_verify_restart_verify(
     assert restarted.stop() == 0
 
 
-def test_cli_changes_reach_a_running_server(
-    env: dict[str, str], servers: list[TitanProcess], tmp_path: Path
-) -> None:
+def test_cli_changes_reach_a_running_server(env: dict[str, str], servers: list[TitanProcess], tmp_path: Path) -> None:
     server = TitanProcess(env, tmp_path / "titan.log")
     servers.append(server)
     server.start()

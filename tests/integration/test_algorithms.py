@@ -27,8 +27,6 @@ async def test_tokens_verify_for_each_algorithm(data_dir: Path, alg: str, name: 
         stats = (await http.get("/v1/stats")).json()
     assert minted.status_code == 200, minted.text
     assert [(key["alg"], key["kty"]) for key in jwks["keys"]] == [(alg, kty)]
-    claims = verify_with_pyjwt(
-        minted.json()["access_token"], jwks, audience="billing", issuer="http://127.0.0.1:8000"
-    )
+    claims = verify_with_pyjwt(minted.json()["access_token"], jwks, audience="billing", issuer="http://127.0.0.1:8000")
     assert claims["sub"] == "orders"
     assert stats["crypto"]["algorithm"] == name

@@ -43,9 +43,7 @@ async def test_a_minted_token_follows_rfc_9068_and_verifies_with_the_jwks(
     assert before <= claims["iat"] <= int(time.time())
 
 
-async def test_audience_may_be_a_list_and_scope_and_ttl_default(
-    http: AsyncTestClient, auth: dict[str, str]
-) -> None:
+async def test_audience_may_be_a_list_and_scope_and_ttl_default(http: AsyncTestClient, auth: dict[str, str]) -> None:
     response = await http.post("/v1/tokens", json={"audience": ["billing", "inventory"]}, headers=auth)
     assert response.status_code == 200, response.text
     body = response.json()

@@ -124,9 +124,7 @@ async def test_errors_follow_rfc_6749_section_5_2(
 
 
 async def test_unknown_parameters_are_ignored(http: AsyncTestClient, auth: dict[str, str]) -> None:
-    response = await token(
-        http, {"grant_type": "client_credentials", "audience": "billing", "foo": "bar"}, auth
-    )
+    response = await token(http, {"grant_type": "client_credentials", "audience": "billing", "foo": "bar"}, auth)
     assert response.status_code == 200, response.text
 
 
@@ -164,9 +162,7 @@ async def test_the_body_must_be_form_encoded(http: AsyncTestClient, auth: dict[s
 
 
 @pytest.mark.parametrize("content", [b"grant_type=client_credentials&\xff=1", b"a=1&&&b", b"x=%00"])
-async def test_malformed_forms_are_invalid_request(
-    http: AsyncTestClient, auth: dict[str, str], content: bytes
-) -> None:
+async def test_malformed_forms_are_invalid_request(http: AsyncTestClient, auth: dict[str, str], content: bytes) -> None:
     response = await http.post("/oauth2/token", content=content, headers={**FORM, **auth})
     assert_oauth_error(response, 400, "invalid_request")
 
@@ -192,6 +188,4 @@ async def test_a_stock_oauth2_client_library_gets_a_token(http: AsyncTestClient,
     assert fetched["token_type"] == "Bearer"
     assert fetched["expires_in"] == 300
     jwks = (await http.get("/.well-known/jwks.json")).json()
-    assert (
-        verify_with_pyjwt(fetched["access_token"], jwks, audience="billing", issuer=ISSUER)["sub"] == "orders"
-    )
+    assert verify_with_pyjwt(fetched["access_token"], jwks, audience="billing", issuer=ISSUER)["sub"] == "orders"

@@ -17,9 +17,7 @@ async def test_stats_report_the_pipeline_and_what_it_did(http: AsyncTestClient, 
     stats = (await http.get("/v1/stats")).json()
     assert stats["crypto"]["algorithm"] == "ECDSA-ES256"
     assert stats["crypto"]["signatures_generated"] == 3
-    assert (
-        stats["crypto"]["active_kid"] == (await http.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
-    )
+    assert stats["crypto"]["active_kid"] == (await http.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
     pipeline = stats["pipeline"]
     assert pipeline["workers"] == 1
     assert pipeline["threads"] == 32

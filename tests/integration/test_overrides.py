@@ -24,9 +24,7 @@ async def test_an_overridden_signer_signs_every_token(container: Container) -> N
     fake = FakeSigner()
     with container.signer.override(fake):
         async with AsyncTestClient(app=create_app(container)) as http:
-            response = await http.post(
-                "/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret)
-            )
+            response = await http.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret))
             stats = (await http.get("/v1/stats")).json()
     assert response.status_code == 200, response.text
     signature = response.json()["access_token"].rsplit(".", 1)[1]
@@ -40,9 +38,7 @@ async def test_a_failing_signer_is_a_500_with_the_standard_body(container: Conta
     secret = register_client(container)
     with container.signer.override(FailingSigner()):
         async with AsyncTestClient(app=create_app(container), raise_server_exceptions=False) as http:
-            response = await http.post(
-                "/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret)
-            )
+            response = await http.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret))
     assert response.status_code == 500
     assert response.json() == {
         "error": "server_error",
@@ -116,9 +112,7 @@ async def test_the_background_refresher_picks_up_changes(data_dir: Path) -> None
     async with AsyncTestClient(app=create_app(container)) as http:
         secret = register_client(container, "background")
         for _ in range(40):
-            response = await http.post(
-                "/v1/tokens", json={"audience": "billing"}, headers=basic("background", secret)
-            )
+            response = await http.post("/v1/tokens", json={"audience": "billing"}, headers=basic("background", secret))
             if response.status_code == 200:
                 break
             await asyncio.sleep(0.1)
@@ -129,9 +123,7 @@ async def test_pool_signing_mode_mints_the_same_tokens(data_dir: Path) -> None:
     container = make_container(data_dir, signing_mode="pool")
     secret = register_client(container)
     async with AsyncTestClient(app=create_app(container)) as http:
-        response = await http.post(
-            "/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret)
-        )
+        response = await http.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret))
         stats = (await http.get("/v1/stats")).json()
     assert response.status_code == 200
     assert stats["pipeline"]["signing_mode"] == "pool"

@@ -18,9 +18,7 @@ async def test_the_jwks_publishes_the_active_key(http: AsyncTestClient, auth: di
     jwk = keys[0]
     assert set(jwk) == {"kty", "crv", "x", "y", "kid", "use", "alg"}
     assert (jwk["kty"], jwk["crv"], jwk["use"], jwk["alg"]) == ("EC", "P-256", "sig", "ES256")
-    assert (
-        ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")}).thumbprint() == jwk["kid"]
-    )  # RFC 7638
+    assert ECKey.import_key({k: jwk[k] for k in ("kty", "crv", "x", "y")}).thumbprint() == jwk["kid"]  # RFC 7638
     minted = await http.post("/v1/tokens", json={"audience": "billing"}, headers=auth)
     assert minted.json()["kid"] == jwk["kid"]
 
@@ -38,9 +36,7 @@ async def test_the_jwks_is_cacheable_and_revalidates(http: AsyncTestClient) -> N
     assert other.status_code == 200
 
 
-@pytest.mark.parametrize(
-    "path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"]
-)
+@pytest.mark.parametrize("path", ["/.well-known/openid-configuration", "/.well-known/oauth-authorization-server"])
 async def test_discovery_describes_the_issuer(http: AsyncTestClient, path: str) -> None:
     document = (await http.get(path)).json()
     assert document["issuer"] == "http://127.0.0.1:8000"
@@ -53,6 +49,4 @@ async def test_discovery_describes_the_issuer(http: AsyncTestClient, path: str) 
 
 async def test_the_openapi_document_is_served(http: AsyncTestClient) -> None:
     document = (await http.get("/schema/openapi.json")).json()
-    assert {"/v1/tokens", "/oauth2/token", "/.well-known/jwks.json", "/v1/stats", "/metrics"} <= set(
-        document["paths"]
-    )
+    assert {"/v1/tokens", "/oauth2/token", "/.well-known/jwks.json", "/v1/stats", "/metrics"} <= set(document["paths"])

@@ -48,9 +48,7 @@ def register_client(
     """Add a client to the store and return its secret."""
     secret = generate_secret()
     now = int(time.time())
-    container.store().add_client(
-        ClientRecord(client_id, hash_secret(secret), audiences, scopes, max_ttl, now, now)
-    )
+    container.store().add_client(ClientRecord(client_id, hash_secret(secret), audiences, scopes, max_ttl, now, now))
     return secret
 
 

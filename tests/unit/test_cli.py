@@ -93,7 +93,8 @@ def test_a_client_id_is_registered_once(container: Container, capsys: pytest.Cap
 
 
 def test_keys_list_shows_the_active_key(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
-    kid = container.keyring().load().active.kid
+    container.refresher().load_now()
+    kid = container.keyring().active.kid
     code, out, _ = run(container, capsys, "keys", "list", "--json")
     assert code == 0
     assert [(key["kid"], key["state"], key["alg"]) for key in json.loads(out)] == [(kid, "active", "ES256")]

@@ -44,9 +44,7 @@ def test_an_audience_outside_the_policy_is_refused() -> None:
 
 def test_a_missing_audience_defaults_only_when_the_client_has_one() -> None:
     assert grant(None, audiences=("billing",)).audience == ("billing",)
-    with pytest.raises(
-        InvalidRequest, match="audience is required: this client may request billing, inventory"
-    ):
+    with pytest.raises(InvalidRequest, match="audience is required: this client may request billing, inventory"):
         grant(None)
 
 
@@ -95,9 +93,7 @@ def test_ttl_never_exceeds_the_client_or_global_maximum() -> None:
         decide(client, audience=("billing",), scope=None, ttl=901, default_ttl=300, max_ttl=3600)
     with pytest.raises(InvalidRequest, match="exceeds the maximum of 600s"):
         decide(client, audience=("billing",), scope=None, ttl=700, default_ttl=300, max_ttl=600)
-    capped = decide(
-        make_client(max_ttl=60), audience=("billing",), scope=None, ttl=None, default_ttl=300, max_ttl=3600
-    )
+    capped = decide(make_client(max_ttl=60), audience=("billing",), scope=None, ttl=None, default_ttl=300, max_ttl=3600)
     assert capped.ttl == 60
 
 

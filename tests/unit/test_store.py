@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 import stat
 from pathlib import Path
@@ -18,9 +19,7 @@ def client(client_id: str = "orders") -> ClientRecord:
 
 
 def key(kid: str) -> KeyRecord:
-    return KeyRecord(
-        kid=kid, alg="ES256", state="active", created_at=1, public_jwk="{}", private_key=b"sealed"
-    )
+    return KeyRecord(kid=kid, alg="ES256", state="active", created_at=1, public_jwk="{}", private_key=b"sealed")
 
 
 @pytest.fixture
@@ -64,23 +63,29 @@ def test_every_write_moves_the_generation(store: SqliteStore) -> None:
     assert store.generation() == start + 2
 
 
-def test_installing_an_active_key_is_a_compare_and_swap(store: SqliteStore) -> None:
-    assert store.install_active_key(key("k1"), replacing=None, now=5)
-    assert not store.install_active_key(key("k2"), replacing=None, now=6)  # k1 is active already
-    assert store.install_active_key(key("k2"), replacing="k1", now=7)
+def test_saving_keys_is_a_compare_and_swap_on_the_generation(store: SqliteStore) -> None:
+    snapshot = store.key_snapshot()
+    assert snapshot.keys == ()
+    assert store.save_keys([key("k1")], expected_generation=snapshot.generation)
+    assert not store.save_keys([key("k2")], expected_generation=snapshot.generation)  # stale snapshot
+    after = store.key_snapshot()
+    assert [record.kid for record in after.keys] == ["k1"]
+    assert after.generation == snapshot.generation + 1  # a refused save changes nothing
+
+
+def test_saving_keys_demotes_before_it_promotes(store: SqliteStore) -> None:
+    store.save_keys([key("k1")], expected_generation=store.generation())
+    retired = dataclasses.replace(key("k1"), state="retired", retires_at=7)
+    assert store.save_keys([key("k2"), retired], expected_generation=store.generation())
     states = {record.kid: (record.state, record.retires_at) for record in store.list_keys()}
     assert states == {"k1": ("retired", 7), "k2": ("active", None)}
 
 
 def test_the_schema_allows_one_active_key_only(store: SqliteStore) -> None:
-    store.install_active_key(key("k1"), replacing=None, now=5)
-    conn = sqlite3.connect(store.path)
+    store.save_keys([key("k1")], expected_generation=store.generation())
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute(
-            "INSERT INTO keys (kid, alg, state, created_at, public_jwk, private_key) "
-            "VALUES ('k9', 'ES256', 'active', 1, '{}', x'00')"
-        )
-    conn.close()
+        store.save_keys([key("k2")], expected_generation=store.generation())
+    assert [record.kid for record in store.list_keys()] == ["k1"]
 
 
 def test_reopening_keeps_the_data(store: SqliteStore) -> None:
