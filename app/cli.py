@@ -11,7 +11,8 @@ from datetime import UTC, datetime
 
 from app.clients.model import is_audience, is_client_id, is_scope_token
 from app.clients.secrets import generate_secret, hash_secret
-from app.errors import TitanError
+from app.errors import NotFound, TitanError
+from app.keys.encryption import encode_kek
 from app.store.port import ClientRecord
 from containers import Container
 from settings import SettingsError, parse_duration
@@ -175,6 +176,48 @@ def cmd_keys_list(container: Container, args: argparse.Namespace) -> None:
     _print_table(rows, ["KID", "ALG", "STATE", "CREATED", "ACTIVATES", "RETIRES", "REMOVED"])
 
 
+def _print_applied(lines: tuple[str, ...], nothing: str) -> None:
+    for line in lines or (nothing,):
+        print(line)
+
+
+def cmd_keys_rotate(container: Container, args: argparse.Namespace) -> None:
+    rotator = container.rotator()
+    applied = rotator.rotate(immediately=args.now)
+    if args.now:
+        print("warning: verifiers holding a cached JWKS will reject tokens of the new key until they refetch it")
+    pending = [key for key in applied.keys if key.state == "published"]
+    nothing = (
+        f"key {pending[0].kid} is already published and activates at {_iso(pending[0].activates_at)}"
+        if pending
+        else "nothing to do"
+    )
+    _print_applied(applied.transitions, nothing)
+
+
+def cmd_keys_revoke(container: Container, args: argparse.Namespace) -> None:
+    _print_applied(container.rotator().revoke(args.kid).transitions, "nothing to do")
+
+
+def cmd_keys_rotate_kek(container: Container, args: argparse.Namespace) -> None:
+    rotator, source = container.rotator(), container.kek_source()
+    new_kek = rotator.rotate_kek()
+    if not source.from_environment:
+        print(f"re-sealed every private key; {source.path} now holds the new key-encryption key")
+        return
+    encoded = encode_kek(new_kek)
+    if args.json:
+        print(json.dumps({"key_encryption_key": encoded}))
+        return
+    print("re-sealed every private key under a new key-encryption key:")
+    print(encoded)
+    print(
+        "Set TITAN_KEY_ENCRYPTION_KEY to it for every instance and restart them; until then, list both "
+        "(new first, comma-separated) so instances still running can open the keys.",
+        file=sys.stderr,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="titan", description="Titan service-to-service token issuer.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -208,12 +251,28 @@ def build_parser() -> argparse.ArgumentParser:
     rotate.add_argument("--json", action="store_true")
     rotate.set_defaults(handler=cmd_clients_rotate_secret)
 
-    keys = commands.add_parser("keys", help="inspect signing keys").add_subparsers(
+    keys = commands.add_parser("keys", help="inspect and rotate signing keys").add_subparsers(
         dest="action", required=True, metavar="ACTION"
     )
     keys_list = keys.add_parser("list", help="list signing keys and their states")
     keys_list.add_argument("--json", action="store_true")
     keys_list.set_defaults(handler=cmd_keys_list)
+
+    rotate_key = keys.add_parser("rotate", help="publish a new key now; it signs after the publish lead")
+    rotate_key.add_argument(
+        "--now",
+        action="store_true",
+        help="emergency: sign with a new key at once (breaks verifiers holding a stale JWKS until they refetch)",
+    )
+    rotate_key.set_defaults(handler=cmd_keys_rotate)
+
+    revoke = keys.add_parser("revoke", help="pull a compromised key from the JWKS at once")
+    revoke.add_argument("kid")
+    revoke.set_defaults(handler=cmd_keys_revoke)
+
+    rotate_kek = keys.add_parser("rotate-kek", help="re-seal every private key under a new key-encryption key")
+    rotate_kek.add_argument("--json", action="store_true", help="print {key_encryption_key} as JSON (env mode)")
+    rotate_kek.set_defaults(handler=cmd_keys_rotate_kek)
     return parser
 
 
@@ -227,7 +286,7 @@ def main(argv: Sequence[str] | None = None, container: Container | None = None) 
         return exc.code
     except (SettingsError, TitanError) as exc:
         print(f"titan: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE
+        return EXIT_NOT_FOUND if isinstance(exc, NotFound) else EXIT_USAGE
     return 0
 
 

@@ -8,6 +8,7 @@ import pytest
 
 from app.cli import main
 from app.clients.secrets import secret_matches
+from app.keys.encryption import KeySealer, decode_keks
 from containers import Container
 
 
@@ -98,3 +99,49 @@ def test_keys_list_shows_the_active_key(container: Container, capsys: pytest.Cap
     code, out, _ = run(container, capsys, "keys", "list", "--json")
     assert code == 0
     assert [(key["kid"], key["state"], key["alg"]) for key in json.loads(out)] == [(kid, "active", "ES256")]
+
+
+def key_states(container: Container) -> dict[str, str]:
+    return {key.kid: key.state for key in container.store().list_keys()}
+
+
+def test_keys_rotate_publishes_then_rotate_now_activates(
+    container: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    container.refresher().load_now()
+    first = container.keyring().active.kid
+    code, out, _ = run(container, capsys, "keys", "rotate")
+    assert code == 0
+    assert out.startswith("published ")
+    assert sorted(key_states(container).values()) == ["active", "published"]
+    code, out, _ = run(container, capsys, "keys", "rotate")
+    assert "already published" in out
+    code, out, _ = run(container, capsys, "keys", "rotate", "--now")
+    assert code == 0
+    assert "warning: verifiers holding a cached JWKS" in out
+    states = key_states(container)
+    assert states[first] == "retired"
+    assert sorted(states.values()) == ["active", "removed", "retired"]
+
+
+def test_keys_revoke(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    container.refresher().load_now()
+    kid = container.keyring().active.kid
+    code, out, _ = run(container, capsys, "keys", "revoke", kid)
+    assert code == 0
+    assert f"removed {kid}" in out
+    assert key_states(container)[kid] == "removed"
+    code, _, err = run(container, capsys, "keys", "revoke", kid)
+    assert code == 1
+    assert "no published key" in err
+
+
+def test_keys_rotate_kek_in_environment_mode_prints_the_new_key(
+    container: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    container.refresher().load_now()
+    code, out, _ = run(container, capsys, "keys", "rotate-kek", "--json")
+    assert code == 0
+    new_kek = json.loads(out)["key_encryption_key"]
+    record = container.store().list_keys()[0]
+    assert KeySealer(decode_keks(new_kek, "test")).can_open(record.private_key)
