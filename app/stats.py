@@ -100,7 +100,7 @@ def _keys_document(observed: Observed) -> dict[str, Any]:
         "loaded": True,
         "active_kid": key_set.active.kid,
         "active_alg": key_set.active.alg,
-        "active_age_seconds": None if active is None else round(now - (active.activates_at or active.created_at), 3),
+        "active_age_seconds": None if active is None else max(0.0, round(now - (active.activates_at or 0), 3)),
         "next_rotation_at": rotation,
         "next_rotation_in_seconds": None if rotation is None else round(rotation - now, 3),
         "next_event_in_seconds": None if event is None else round(event - now, 3),

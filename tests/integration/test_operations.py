@@ -70,3 +70,40 @@ async def test_readiness_fails_once_the_gate_closes(container: Container, http: 
     response = await http.get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "not_ready"
+
+
+async def test_stats_and_metrics_describe_the_keys(http: AsyncTestClient) -> None:
+    kid = (await http.get("/.well-known/jwks.json")).json()["keys"][0]["kid"]
+    await http.get("/.well-known/jwks.json", headers={"If-None-Match": "*"})
+    keys = (await http.get("/v1/stats")).json()["keys"]
+    assert keys["active_kid"] == kid
+    assert keys["by_state"] == {"published": [], "active": [kid], "retired": []}
+    assert keys["jwks_requests"] == 2
+    assert keys["rotations"] == 0
+    assert 0 <= keys["active_age_seconds"] < 60
+    assert 86400 - 60 < keys["next_rotation_in_seconds"] <= 86400 + 1  # activation times are whole seconds
+    assert keys["next_event_in_seconds"] == pytest.approx(keys["next_rotation_in_seconds"] - 3600 - 1, abs=1)
+    assert keys["schedule"] == {
+        "rotation_interval_seconds": 86400,
+        "publish_lead_seconds": 3600,
+        "retire_hold_seconds": 7200,
+        "jwks_max_age_seconds": 300,
+    }
+    lines = (await http.get("/metrics")).text.splitlines()
+    assert "titan_jwks_requests_total 2" in lines
+    assert 'titan_keys{state="active"} 1' in lines
+    assert "titan_key_rotations_total 0" in lines
+    assert any(line.startswith("titan_key_next_rotation_seconds ") for line in lines)
+    assert any(line.startswith("titan_key_age_seconds ") for line in lines)
+
+
+async def test_a_rotation_is_picked_up_by_the_running_app(container: Container, http: AsyncTestClient) -> None:
+    first = (await http.get("/v1/stats")).json()["keys"]["active_kid"]
+    container.rotator().rotate(immediately=True)
+    assert await container.refresher().refresh_once()
+    stats = (await http.get("/v1/stats")).json()["keys"]
+    assert stats["active_kid"] != first
+    assert stats["by_state"]["retired"] == [first]
+    assert stats["rotations"] == 1
+    jwks = {key["kid"] for key in (await http.get("/.well-known/jwks.json")).json()["keys"]}
+    assert jwks == {first, stats["active_kid"]}
