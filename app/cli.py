@@ -201,19 +201,21 @@ def cmd_keys_revoke(container: Container, args: argparse.Namespace) -> None:
 
 def cmd_keys_rotate_kek(container: Container, args: argparse.Namespace) -> None:
     rotator, source = container.rotator(), container.kek_source()
-    new_kek = rotator.rotate_kek()
+    kek, generated = rotator.rotate_kek()
     if not source.from_environment:
-        print(f"re-sealed every private key; {source.path} now holds the new key-encryption key")
+        print(f"re-sealed every private key; {source.path} now holds only the new key-encryption key")
         return
-    encoded = encode_kek(new_kek)
+    if not generated:
+        print("re-sealed every private key under the first key of TITAN_KEY_ENCRYPTION_KEY; drop the others now")
+        return
     if args.json:
-        print(json.dumps({"key_encryption_key": encoded}))
+        print(json.dumps({"key_encryption_key": encode_kek(kek)}))
         return
     print("re-sealed every private key under a new key-encryption key:")
-    print(encoded)
+    print(encode_kek(kek))
     print(
-        "Set TITAN_KEY_ENCRYPTION_KEY to it for every instance and restart them; until then, list both "
-        "(new first, comma-separated) so instances still running can open the keys.",
+        "Set TITAN_KEY_ENCRYPTION_KEY to it and restart. With several instances, roll out "
+        "TITAN_KEY_ENCRYPTION_KEY=NEW,OLD first and run this command with that value instead.",
         file=sys.stderr,
     )
 

@@ -146,34 +146,40 @@ class KeyRotator:
 
         return self._commit(start)
 
-    def rotate_kek(self) -> bytes:
-        """Re-seal every private key under a new KEK; returns it. File KEKs are replaced safely."""
-        new_kek = secrets.token_bytes(32)
+    def rotate_kek(self) -> tuple[bytes, bool]:
+        """Re-seal every private key under one KEK: (that KEK, whether it was generated here).
+
+        With several KEKs in TITAN_KEY_ENCRYPTION_KEY the first one is the target (the operator
+        rolled it out already); otherwise a new KEK is generated. A key file holds both KEKs
+        while the store changes over, then only the new one.
+        """
         source = self._sealers.source
-        old_keks = source.load(create=False)
+        keks = source.load(create=False)
+        generated = not (source.from_environment and len(keks) > 1)
+        target = secrets.token_bytes(32) if generated else keks[0]
+        every = [target, *(kek for kek in keks if kek != target)]
         if not source.from_environment:
-            source.write([new_kek, *old_keks])  # both KEKs on disk while the store changes over
+            source.write(every)
+        sealer = KeySealer(every)
         for _ in range(MAX_ATTEMPTS):
             snapshot = self._store.key_snapshot()
-            old = KeySealer(old_keks)
-            new = KeySealer([new_kek, *old_keks])
-            resealed = [
-                _with_private_key(key, new.reseal(key.kid, key.private_key))
-                for key in snapshot.keys
-                if key.private_key and old.can_open(key.private_key)
-            ]
-            unreadable = [key.kid for key in snapshot.keys if key.private_key and not old.can_open(key.private_key)]
+            unreadable = [key.kid for key in snapshot.keys if key.private_key and not sealer.can_open(key.private_key)]
             if unreadable:
                 raise ConfigurationError(f"keys sealed under an unknown key-encryption key: {', '.join(unreadable)}")
+            resealed = [
+                dataclasses.replace(key, private_key=sealer.reseal(key.kid, key.private_key))
+                for key in snapshot.keys
+                if key.private_key
+            ]
             if self._store.save_keys(resealed, expected_generation=snapshot.generation):
                 break
         else:
             raise StoreConflict
         if not source.from_environment:
-            source.write([new_kek])
+            source.write([target])
             self._sealers.reload()
-        log.warning("re-sealed %d private keys under a new key-encryption key", len(resealed))
-        return new_kek
+        log.warning("re-sealed %d private keys under one key-encryption key", len(resealed))
+        return target, generated
 
     def _new_key(self, state: str, now: int) -> KeyRecord:
         sealer = self._sealers.current()
@@ -227,10 +233,6 @@ class KeyRotator:
                     continue
             kept.append(action)
         return kept
-
-
-def _with_private_key(key: KeyRecord, sealed: bytes) -> KeyRecord:
-    return dataclasses.replace(key, private_key=sealed)
 
 
 def _describe(action: Action, changes: Sequence[KeyRecord]) -> str:

@@ -194,7 +194,8 @@ def test_rotating_a_file_kek_reseals_every_key(tmp_path: Path) -> None:
     step(rig, T0)
     step(rig, PUBLISH_AT)
     old_kek = decode_keks(kek_file.read_text(), "file")
-    new_kek = rig.rotator.rotate_kek()
+    new_kek, generated = rig.rotator.rotate_kek()
+    assert generated
     assert decode_keks(kek_file.read_text(), "file") == [new_kek]
     for key in rig.store.list_keys():
         KeySealer([new_kek]).open(key.kid, key.private_key)
@@ -208,8 +209,8 @@ def test_rotating_a_file_kek_reseals_every_key(tmp_path: Path) -> None:
 def test_rotating_an_environment_kek_returns_the_new_one(data_dir: Path) -> None:
     rig = make_rig(data_dir, clock=FakeClock(T0))
     step(rig, T0)
-    new_kek = rig.rotator.rotate_kek()
-
+    new_kek, generated = rig.rotator.rotate_kek()
+    assert generated
     with pytest.raises(ConfigurationError, match="key-encryption key is wrong"):
         make_rig(data_dir, clock=FakeClock(T0)).keyring.load()  # the old value no longer opens them
     make_rig(data_dir, clock=FakeClock(T0), kek=encode_kek(new_kek)).keyring.load()
@@ -238,3 +239,13 @@ def test_a_conflicting_writer_makes_the_rotator_retry(data_dir: Path) -> None:
     step(rig, T0)
     assert not flaky.interfere
     assert_one_active(rig)
+
+
+def test_rotating_to_a_rolled_out_environment_kek(data_dir: Path) -> None:
+    rig = make_rig(data_dir, clock=FakeClock(T0))
+    step(rig, T0)
+    new = encode_kek(bytes(range(100, 132)))
+    rolled_out = make_rig(data_dir, clock=FakeClock(T0), kek=f"{new},{TEST_KEK}")
+    kek, generated = rolled_out.rotator.rotate_kek()
+    assert (encode_kek(kek), generated) == (new, False)
+    make_rig(data_dir, clock=FakeClock(T0), kek=new).keyring.load()  # the old KEK is no longer needed
