@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from app.encoding import json_encoder
 from app.http.errors import JSON
+from app.keys.keyring import PUBLISHED_STATES
 from app.stats import Observed
 
 JWKS_MEDIA_TYPE: Final = "application/jwk-set+json"
@@ -24,7 +25,8 @@ def _etag_matches(header: str | None, etag: str) -> bool:
 def discovery_document(observed: NamedDependency[Observed]) -> dict[str, Any]:
     """Issuer metadata shared by both discovery endpoints."""
     settings = observed.settings
-    algs = sorted({observed.signer.alg} | {record.alg for record in observed.keyring.key_set.records})
+    published = (record for record in observed.keyring.key_set.records if record.state in PUBLISHED_STATES)
+    algs = sorted({observed.signer.alg} | {record.alg for record in published})
     return {
         "issuer": settings.issuer,
         "token_endpoint": settings.url("/oauth2/token"),

@@ -6,6 +6,7 @@ import json
 import random
 import time
 from collections import deque
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -123,3 +124,37 @@ def test_sigkill_during_rotations_loses_nothing(
     assert active in {key["kid"] for key in jwks["keys"]}
     print(f"\n{len(seen)} keys seen across 4 SIGKILLs, all still in the store; one active: {active}")
     final.stop()
+
+
+def test_key_commands_reach_a_running_server(env: dict[str, str], servers: list[TitanProcess], tmp_path: Path) -> None:
+    server = TitanProcess(env, tmp_path / "titan.log")
+    servers.append(server)
+    server.start()
+    secret = add_client(env, "orders", "--audience", "billing")
+
+    def jwks_kids() -> set[str]:
+        return {key["kid"] for key in server.get("/.well-known/jwks.json").json()["keys"]}
+
+    def eventually(check: Callable[[], bool]) -> None:
+        deadline = time.monotonic() + 10
+        while not check():
+            assert time.monotonic() < deadline, "the server did not pick the change up"
+            time.sleep(0.2)
+
+    (first,) = jwks_kids()
+    rotated = run_cli(env, "keys", "rotate", "--now")
+    assert rotated.returncode == 0, rotated.stderr
+    eventually(lambda: len(jwks_kids()) == 2)
+    (second,) = jwks_kids() - {first}
+
+    def mints_with(kid: str) -> bool:
+        response = server.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret))
+        return response.status_code == 200 and response.json()["kid"] == kid
+
+    eventually(lambda: mints_with(second))
+    revoked = run_cli(env, "keys", "revoke", first)
+    assert revoked.returncode == 0, revoked.stderr
+    eventually(lambda: jwks_kids() == {second})
+    states = {key["kid"]: key["state"] for key in store_keys(env)}
+    assert states == {first: "removed", second: "active"}
+    server.stop()

@@ -126,3 +126,50 @@ def test_unknown_titan_variables_are_reported(caplog: pytest.LogCaptureFixture) 
 def test_the_key_encryption_key_is_not_in_the_repr() -> None:
     settings = load_settings({"TITAN_KEY_ENCRYPTION_KEY": "c2VjcmV0"})
     assert "c2VjcmV0" not in repr(settings)
+
+
+@pytest.mark.parametrize(
+    ("env", "variable", "message"),
+    [
+        (
+            {"TITAN_KEY_PUBLISH_LEAD": "4m", "TITAN_JWKS_MAX_AGE": "5m"},
+            "TITAN_KEY_PUBLISH_LEAD",
+            "shorter than TITAN_JWKS_MAX_AGE",
+        ),
+        (
+            {"TITAN_KEY_RETIRE_HOLD": "1h", "TITAN_MAX_TTL": "1h", "TITAN_CLOCK_SKEW": "1s"},
+            "TITAN_KEY_RETIRE_HOLD",
+            r"TITAN_MAX_TTL \+ TITAN_CLOCK_SKEW",
+        ),
+        (
+            {"TITAN_KEY_ROTATION_INTERVAL": "30m", "TITAN_KEY_PUBLISH_LEAD": "1h"},
+            "TITAN_KEY_ROTATION_INTERVAL",
+            "shorter than TITAN_KEY_PUBLISH_LEAD",
+        ),
+        ({"TITAN_KEY_ROTATION_INTERVAL": "0"}, "TITAN_KEY_ROTATION_INTERVAL", "between 1"),
+    ],
+)
+def test_key_schedule_invariants_stop_start_up(env: dict[str, str], variable: str, message: str) -> None:
+    with pytest.raises(SettingsError, match=message) as caught:
+        load_settings(env)
+    assert caught.value.variable == variable
+
+
+def test_a_schedule_of_seconds_is_allowed() -> None:
+    settings = load_settings(
+        {
+            "TITAN_KEY_ROTATION_INTERVAL": "4",
+            "TITAN_KEY_PUBLISH_LEAD": "2",
+            "TITAN_JWKS_MAX_AGE": "1",
+            "TITAN_MAX_TTL": "3",
+            "TITAN_DEFAULT_TTL": "3",
+            "TITAN_CLOCK_SKEW": "0",
+            "TITAN_KEY_RETIRE_HOLD": "3",
+        }
+    )
+    assert (settings.key_rotation_interval, settings.key_publish_lead, settings.key_retire_hold) == (4, 2, 3)
+
+
+def test_key_schedule_defaults() -> None:
+    settings = load_settings({})
+    assert (settings.key_rotation_interval, settings.key_publish_lead, settings.key_retire_hold) == (86400, 3600, 7200)
