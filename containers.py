@@ -7,15 +7,22 @@ from concurrent.futures import ThreadPoolExecutor
 
 from dependency_injector import containers, providers
 
+from app.audit import AuditLog
+from app.clients.assertions import AssertionVerifier
+from app.clients.authenticate import Authenticator
 from app.clients.registry import ClientRegistry
+from app.clients.replay import ReplayCache
 from app.gate import Gate
+from app.introspection import TokenInspector
 from app.keys.encryption import KekSource
 from app.keys.keyring import Keyring
 from app.keys.rotation import KeyRotator, SealerSource
 from app.keys.schedule import Schedule
+from app.limits import BruteForceGuard, RateLimiter
 from app.metrics import MetricsStore
 from app.minting import Minter
 from app.refresher import Refresher
+from app.revocation import DenyList, Revoker
 from app.signing.jose import JoseSigner
 from app.store.sqlite import SqliteStore
 from settings import load_settings
@@ -37,6 +44,15 @@ class Container(containers.DeclarativeContainer):
 
     store = providers.Singleton(SqliteStore, path=settings.provided.database_path)
 
+    audit = providers.Singleton(
+        AuditLog,
+        sink=settings.provided.audit_sink,
+        path=settings.provided.audit_path,
+        max_bytes=settings.provided.audit_max_bytes,
+        backups=settings.provided.audit_backups,
+        queue_size=settings.provided.audit_queue_size,
+    )
+
     signer = providers.Singleton(JoseSigner, alg=settings.provided.jwt_algorithm)
 
     kek_source = providers.Singleton(
@@ -54,11 +70,34 @@ class Container(containers.DeclarativeContainer):
         sealers=sealers,
         schedule=schedule,
         pickup_delay=settings.provided.refresh_interval,
+        audit=audit,
     )
 
     keyring = providers.Singleton(Keyring, store=store, sealers=sealers)
 
-    clients = providers.Singleton(ClientRegistry, store=store)
+    clients = providers.Singleton(ClientRegistry, store=store, jwks_refresh=settings.provided.client_jwks_refresh)
+
+    replay_cache = providers.Singleton(ReplayCache)
+
+    assertion_verifier = providers.Singleton(
+        AssertionVerifier,
+        audiences=settings.provided.assertion_audiences,
+        max_lifetime=settings.provided.assertion_max_lifetime,
+        clock_skew=settings.provided.clock_skew,
+        replay_cache=replay_cache,
+    )
+
+    brute_force_guard = providers.Singleton(
+        BruteForceGuard,
+        limit=settings.provided.auth_failure_limit,
+        slowdown=settings.provided.auth_failure_slowdown,
+        window=settings.provided.auth_failure_window,
+        cooldown=settings.provided.auth_cooldown,
+    )
+
+    rate_limiter = providers.Singleton(
+        RateLimiter, rate=settings.provided.rate_limit, burst=settings.provided.rate_burst
+    )
 
     executor = providers.Resource(crypto_pool, threads=settings.provided.threads_per_worker)
 
@@ -73,6 +112,23 @@ class Container(containers.DeclarativeContainer):
 
     metrics = providers.Singleton(MetricsStore)
 
+    authenticator = providers.Singleton(
+        Authenticator,
+        registry=clients,
+        verifier=assertion_verifier,
+        guard=brute_force_guard,
+        metrics=metrics,
+        audit=audit,
+    )
+
+    deny_list = providers.Singleton(DenyList, store=store)
+
+    revoker = providers.Singleton(Revoker, store=store, deny_list=deny_list, metrics=metrics, audit=audit)
+
+    inspector = providers.Singleton(
+        TokenInspector, issuer=settings.provided.issuer, keyring=keyring, clients=clients, deny_list=deny_list
+    )
+
     minter = providers.Singleton(
         Minter,
         settings=settings,
@@ -80,6 +136,8 @@ class Container(containers.DeclarativeContainer):
         signer=signer,
         gate=gate,
         metrics=metrics,
+        limiter=rate_limiter,
+        audit=audit,
     )
 
     refresher = providers.Singleton(
@@ -88,5 +146,6 @@ class Container(containers.DeclarativeContainer):
         registry=clients,
         keyring=keyring,
         rotator=rotator,
+        deny_list=deny_list,
         interval=settings.provided.refresh_interval,
     )

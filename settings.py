@@ -57,6 +57,21 @@ def _parse_choice(choices: tuple[str, ...]) -> Callable[[str], str]:
     return parse
 
 
+def _parse_rate(text: str) -> float:
+    if not re.fullmatch(r"\d{1,9}(\.\d{1,6})?", text.strip()):
+        raise ValueError(f"expected a number like 100 or 2.5, got {text!r}")
+    return float(text)
+
+
+def _parse_bool(text: str) -> bool:
+    folded = text.strip().lower()
+    if folded in ("1", "true", "yes", "on"):
+        return True
+    if folded in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"expected true or false, got {text!r}")
+
+
 def _parse_text(text: str) -> str:
     if not text.strip():
         raise ValueError("must not be empty")
@@ -90,6 +105,19 @@ class Settings:
     key_encryption_key: str | None = dataclasses.field(default=None, repr=False)
     key_encryption_key_file: Path | None = None
     log_level: str = "info"
+    audit_sink: str = "file"
+    audit_max_bytes: int = 10 * 1024 * 1024
+    audit_backups: int = 5
+    audit_queue_size: int = 10000
+    rate_limit: float = 100.0
+    rate_burst: int = 200
+    auth_failure_limit: int = 10
+    auth_failure_slowdown: int = 5
+    auth_failure_window: int = 60
+    auth_cooldown: int = 300
+    assertion_max_lifetime: int = 300
+    client_jwks_refresh: int = 300
+    allow_insecure_jwks_uri: bool = False
 
     @property
     def slots(self) -> int:
@@ -99,6 +127,15 @@ class Settings:
     @property
     def signing_inline(self) -> bool:
         return self.signing_mode == "inline"
+
+    @property
+    def assertion_audiences(self) -> tuple[str, ...]:
+        """What a client assertion's aud may be: the token endpoint or the issuer (RFC 7523 §3)."""
+        return (self.url("/oauth2/token"), self.issuer, self.url("/v1/tokens"))
+
+    @property
+    def audit_path(self) -> Path:
+        return self.data_dir / "audit.log"
 
     @property
     def database_path(self) -> Path:
@@ -137,6 +174,19 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "key_encryption_key": _parse_text,
     "key_encryption_key_file": lambda text: Path(_parse_text(text)),
     "log_level": _parse_choice(LOG_LEVELS),
+    "audit_sink": _parse_choice(("file", "stdout", "off")),
+    "audit_max_bytes": _parse_int,
+    "audit_backups": _parse_int,
+    "audit_queue_size": _parse_int,
+    "rate_limit": _parse_rate,
+    "rate_burst": _parse_int,
+    "auth_failure_limit": _parse_int,
+    "auth_failure_slowdown": _parse_int,
+    "auth_failure_window": parse_duration,
+    "auth_cooldown": parse_duration,
+    "assertion_max_lifetime": parse_duration,
+    "client_jwks_refresh": parse_duration,
+    "allow_insecure_jwks_uri": _parse_bool,
 }
 
 # (field, lowest, highest): bounds checked after parsing, named by variable on failure.
@@ -155,6 +205,17 @@ _BOUNDS: Final = (
     ("key_rotation_interval", 1, 365 * 86400),
     ("key_publish_lead", 0, 365 * 86400),
     ("key_retire_hold", 0, 365 * 86400),
+    ("audit_max_bytes", 4096, 1 << 40),
+    ("audit_backups", 0, 1000),
+    ("audit_queue_size", 1, 10_000_000),
+    ("rate_limit", 0.001, 1_000_000),
+    ("rate_burst", 1, 10_000_000),
+    ("auth_failure_limit", 1, 1_000_000),
+    ("auth_failure_slowdown", 1, 1_000_000),
+    ("auth_failure_window", 1, 86400),
+    ("auth_cooldown", 0, 86400),
+    ("assertion_max_lifetime", 1, 3600),
+    ("client_jwks_refresh", 1, 86400),
     ("max_body_bytes", 256, 1_048_576),
 )
 
@@ -191,6 +252,12 @@ def _check_invariants(settings: Settings) -> None:
             f"{settings.key_retire_hold}s is shorter than {env_name('max_ttl')} + {env_name('clock_skew')} "
             f"({settings.max_ttl + settings.clock_skew}s): a retired key would leave the JWKS "
             "while tokens it signed are still valid",
+        )
+    if settings.auth_failure_slowdown > settings.auth_failure_limit:
+        raise SettingsError(
+            env_name("auth_failure_slowdown"),
+            f"{settings.auth_failure_slowdown} exceeds {env_name('auth_failure_limit')} "
+            f"({settings.auth_failure_limit}): failures are slowed before they are refused",
         )
     if settings.key_rotation_interval < settings.key_publish_lead:
         raise SettingsError(

@@ -37,6 +37,7 @@ def create_app(container: Container | None = None) -> Litestar:
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         container.init_resources()
+        container.audit().start()
         refresher = container.refresher()
         await asyncio.to_thread(refresher.load_now)
         gate = container.gate()
@@ -59,6 +60,7 @@ def create_app(container: Container | None = None) -> Litestar:
             if not await gate.close(timeout=min(SHUTDOWN_GRACE_SECONDS, settings.mint_slot_timeout_sec)):
                 log.warning("shutdown: some mints were still in flight after the grace period")
             container.shutdown_resources()
+            container.audit().close()
             log.info("Titan stopped")
 
     return Litestar(

@@ -19,6 +19,7 @@ class TitanError(Exception):
     def __init__(self, description: str | None = None, *, reason: str | None = None) -> None:
         self.error_description = description or self.description
         self.reason = reason or self.error
+        self.client_id: str | None = None  # who asked, when known: for the audit log
         super().__init__(self.error_description)
 
 
@@ -40,6 +41,12 @@ class InvalidClient(TitanError):
     error = "invalid_client"
     status_code = 401
     description = "client authentication failed"
+
+
+class UnauthorizedClient(TitanError):
+    error = "unauthorized_client"
+    status_code = 400
+    description = "this client may not mint tokens"
 
 
 class InvalidScope(TitanError):

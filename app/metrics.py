@@ -64,6 +64,9 @@ class MetricsStore:
         self.started_at = clock()
         self.sec_signatures = 0
         self.jwks_requests = 0
+        self.authentications: Counter[tuple[str, str]] = Counter()  # (method, outcome)
+        self.revocations: Counter[str] = Counter()  # by actor: client, operator
+        self.introspections: Counter[str] = Counter()  # by answer: active, inactive
         self.tokens_issued: Counter[str] = Counter()
         self.errors: Counter[str] = Counter()
         self.latency_buckets = [0] * (len(LATENCY_BUCKETS) + 1)
@@ -75,6 +78,15 @@ class MetricsStore:
 
     def uptime(self) -> float:
         return self._clock() - self.started_at
+
+    def record_authentication(self, method: str, outcome: str) -> None:
+        self.authentications[(method, outcome)] += 1
+
+    def record_revocation(self, actor: str) -> None:
+        self.revocations[actor] += 1
+
+    def record_introspection(self, active: bool) -> None:
+        self.introspections["active" if active else "inactive"] += 1
 
     def record_jwks_request(self) -> None:
         self.jwks_requests += 1

@@ -6,11 +6,14 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from app.audit import AuditLog
 from app.claims import build_claims, claims_encoder, new_jti
 from app.clients.model import Client
 from app.encoding import b64url
+from app.errors import TitanError, UnauthorizedClient
 from app.gate import Gate
 from app.keys.keyring import Keyring
+from app.limits import RateLimiter
 from app.metrics import MetricsStore
 from app.policy import decide
 from app.signing.port import Signer
@@ -49,6 +52,8 @@ class Minter:
         signer: Signer,
         gate: Gate,
         metrics: MetricsStore,
+        limiter: RateLimiter,
+        audit: AuditLog,
         clock: Callable[[], float] = time.time,
         jti_factory: Callable[[], str] = new_jti,
     ) -> None:
@@ -57,12 +62,24 @@ class Minter:
         self._signer = signer
         self._gate = gate
         self._metrics = metrics
+        self._limiter = limiter
+        self._audit = audit
         self._clock = clock
         self._jti_factory = jti_factory
 
-    async def mint(self, client: Client, request: MintRequest, *, endpoint: str) -> MintedToken:
+    async def mint(self, client: Client, request: MintRequest, *, endpoint: str, remote: str) -> MintedToken:
+        try:
+            return await self._mint(client, request, endpoint=endpoint, remote=remote)
+        except TitanError as exc:
+            exc.client_id = client.client_id
+            raise
+
+    async def _mint(self, client: Client, request: MintRequest, *, endpoint: str, remote: str) -> MintedToken:
         started = time.perf_counter()
         settings = self._settings
+        if client.disabled:
+            raise UnauthorizedClient(f"client {client.client_id!r} is disabled", reason="client_disabled")
+        self._limiter.check(client.client_id, client.rate, client.burst)
         grant = decide(
             client,
             audience=request.audience,
@@ -86,6 +103,17 @@ class Minter:
         self._metrics.record_signature()
         token = (signing_input + b"." + b64url(signature)).decode("ascii")
         self._metrics.record_mint(endpoint, time.perf_counter() - started)
+        self._audit.record(
+            "mint",
+            client_id=client.client_id,
+            audience=claims.aud,
+            scope=claims.scope,
+            kid=key.kid,
+            jti=claims.jti,
+            expires_at=claims.exp,
+            remote=remote,
+            method=endpoint,
+        )
         return MintedToken(
             access_token=token,
             expires_in=grant.ttl,

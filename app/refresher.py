@@ -12,6 +12,7 @@ from typing import Final
 from app.clients.registry import ClientRegistry
 from app.keys.keyring import Keyring
 from app.keys.rotation import KeyRotator
+from app.revocation import DenyList
 from app.store.port import Store
 
 log = logging.getLogger("titan.refresh")
@@ -33,6 +34,7 @@ class Refresher:
         registry: ClientRegistry,
         keyring: Keyring,
         rotator: KeyRotator,
+        deny_list: DenyList,
         interval: float,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -40,6 +42,7 @@ class Refresher:
         self._registry = registry
         self._keyring = keyring
         self._rotator = rotator
+        self._deny_list = deny_list
         self._interval = interval
         self._clock = clock
         self._generation: int | None = None
@@ -54,6 +57,7 @@ class Refresher:
         generation = self._store.generation()
         self._keyring.load()
         self._registry.load()
+        self._deny_list.load()
         self._generation = generation
         self.last_success = self._clock()
 
@@ -65,6 +69,7 @@ class Refresher:
             return False
         await asyncio.to_thread(self._keyring.load)
         count = await asyncio.to_thread(self._registry.load)
+        await asyncio.to_thread(self._deny_list.load)
         self._generation = generation
         self.last_success = self._clock()
         log.info("reloaded from the store (generation %d): %d clients", generation, count)
@@ -105,6 +110,7 @@ class Refresher:
             try:
                 await self.refresh_once()
                 await self.rotate_once()
+                await asyncio.to_thread(self._registry.refresh_remote)
                 if self.last_error is not None:
                     log.info("store refresh recovered")
                 self.last_error = None

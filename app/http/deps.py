@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
+from litestar import Request
 from litestar.datastructures import State
 from litestar.di import Provide
 
+from app.clients.authenticate import Authenticator
+from app.clients.model import Client
 from app.clients.registry import ClientRegistry
+from app.http.credentials import form_credentials, header_credentials, remote_address
+from app.introspection import TokenInspector
 from app.keys.keyring import Keyring
+from app.metrics import MetricsStore
 from app.minting import Minter
+from app.revocation import Revoker
 from app.stats import Observed
 from containers import Container
 
@@ -34,6 +42,36 @@ def provide_keyring(state: State) -> Keyring:
     return keyring
 
 
+@dataclass(frozen=True, slots=True)
+class Services:
+    """What the OAuth and token endpoints need beside the minter."""
+
+    authenticator: Authenticator
+    inspector: TokenInspector
+    revoker: Revoker
+    metrics: MetricsStore
+
+    async def authenticate(self, request: Request[Any, Any, Any], fields: dict[str, list[str]]) -> Client:
+        """The client authenticated by a form body's method (OAuth endpoints)."""
+        credentials = form_credentials(request.headers.get("authorization"), fields)
+        return await self.authenticator.authenticate(credentials, remote_address(request))
+
+    async def authenticate_header(self, request: Request[Any, Any, Any]) -> Client:
+        """The client authenticated by the Authorization header: Basic or Bearer assertion."""
+        credentials = header_credentials(request.headers.get("authorization"))
+        return await self.authenticator.authenticate(credentials, remote_address(request))
+
+
+def provide_services(state: State) -> Services:
+    container = container_of(state)
+    return Services(
+        authenticator=container.authenticator(),
+        inspector=container.inspector(),
+        revoker=container.revoker(),
+        metrics=container.metrics(),
+    )
+
+
 def provide_observed(state: State) -> Observed:
     container = container_of(state)
     return Observed(
@@ -53,4 +91,5 @@ DEPENDENCIES: Final = {
     "clients": Provide(provide_clients, sync_to_thread=False),
     "keyring": Provide(provide_keyring, sync_to_thread=False),
     "observed": Provide(provide_observed, sync_to_thread=False),
+    "services": Provide(provide_services, sync_to_thread=False),
 }

@@ -9,7 +9,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 
 from app.encoding import json_encoder
-from app.errors import TitanError, Unavailable
+from app.errors import TitanError
 from app.http.deps import container_of
 from app.http.schemas import ErrorBody
 
@@ -51,17 +51,26 @@ def _count(request: Request[Any, Any, Any], reason: str) -> None:
 
 def handle_titan_error(request: Request[Any, Any, Any], exc: TitanError) -> Response[bytes]:
     _count(request, exc.reason)
-    client = request.client.host if request.client else "-"
+    remote = request.client.host if request.client else "-"
     log.info(
         "denied %s %s from %s: %s (%s) %s",
         request.method,
         request.url.path,
-        client,
+        remote,
         exc.error,
         exc.reason,
         exc.error_description,
     )
-    headers = {"Retry-After": str(exc.retry_after)} if isinstance(exc, Unavailable) else None
+    container_of(request.app.state).audit().record(
+        "denial",
+        "denied",
+        client_id=exc.client_id,
+        remote=remote,
+        reason=exc.reason,
+        detail=f"{request.method} {request.url.path}: {exc.error}",
+    )
+    retry_after = getattr(exc, "retry_after", None)
+    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
     return error_response(exc.status_code, exc.error, exc.error_description, headers)
 
 

@@ -1,53 +1,24 @@
-"""POST /oauth2/token: the OAuth 2.0 client credentials grant (RFC 6749 §4.4, RFC 8707 resources)."""
+"""The OAuth 2.0 endpoints: token (client credentials, RFC 6749 §4.4, RFC 8707), revoke (RFC 7009),
+introspect (RFC 7662)."""
 
 from __future__ import annotations
 
-from typing import Any, Final
-from urllib.parse import parse_qsl, urlsplit
+import asyncio
+from typing import Any
+from urllib.parse import urlsplit
 
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 
-from app.clients.registry import ClientRegistry
 from app.encoding import json_encoder
-from app.errors import (
-    InvalidClient,
-    InvalidRequest,
-    InvalidTarget,
-    UnsupportedGrantType,
-    UnsupportedMediaType,
-)
-from app.http.credentials import check_credentials, parse_basic
+from app.errors import InvalidRequest, InvalidTarget, UnsupportedGrantType
+from app.http.credentials import remote_address
+from app.http.deps import Services
 from app.http.errors import JSON
-from app.http.schemas import OAuthTokenResponse
-from app.http.tokens import NO_STORE, media_type
+from app.http.forms import one, read_form
+from app.http.schemas import IntrospectionResponse, OAuthTokenResponse
+from app.http.tokens import NO_STORE
 from app.minting import Minter, MintRequest
-
-FORM: Final = "application/x-www-form-urlencoded"
-MAX_FIELDS: Final = 64
-REPEATABLE: Final = frozenset({"audience", "resource"})
-
-
-def parse_form(body: bytes) -> dict[str, list[str]]:
-    """Form fields by name; a field other than audience/resource may appear once (RFC 6749 §3.2)."""
-    try:
-        text = body.decode("utf-8")
-        pairs = parse_qsl(text, keep_blank_values=True, strict_parsing=bool(text), max_num_fields=MAX_FIELDS)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise InvalidRequest(f"the form body is malformed: {exc}", reason="malformed_body") from None
-    fields: dict[str, list[str]] = {}
-    for name, value in pairs:
-        if "\x00" in value or "\x00" in name:
-            raise InvalidRequest("the form body contains a NUL character", reason="malformed_body")
-        fields.setdefault(name, []).append(value)
-        if len(fields[name]) > 1 and name not in REPEATABLE:
-            raise InvalidRequest(f"parameter {name!r} is repeated", reason="repeated_parameter")
-    return fields
-
-
-def _one(fields: dict[str, list[str]], name: str) -> str | None:
-    values = fields.get(name)
-    return None if values is None else values[0]
 
 
 def _audience(fields: dict[str, list[str]]) -> tuple[str, ...] | None:
@@ -65,7 +36,7 @@ def _audience(fields: dict[str, list[str]]) -> tuple[str, ...] | None:
 
 
 def _ttl(fields: dict[str, list[str]]) -> int | None:
-    text = _one(fields, "ttl")
+    text = one(fields, "ttl")
     if text is None:
         return None
     if not text.isascii() or not text.isdigit() or len(text) > 9:
@@ -83,49 +54,77 @@ class OAuthController(Controller):
         name="oauth2:token",
         summary="OAuth 2.0 token endpoint (client credentials grant)",
         description=(
-            "Form-encoded client_credentials grant; client_secret_basic or client_secret_post; "
+            "Form-encoded client_credentials grant; client_secret_basic, client_secret_post or private_key_jwt; "
             "audience or RFC 8707 resource; errors per RFC 6749 §5.2."
         ),
         status_code=200,
     )
     async def token(
-        self,
-        request: Request[Any, Any, Any],
-        minter: NamedDependency[Minter],
-        clients: NamedDependency[ClientRegistry],
+        self, request: Request[Any, Any, Any], minter: NamedDependency[Minter], services: NamedDependency[Services]
     ) -> Response[OAuthTokenResponse]:
-        if media_type(request) != FORM:
-            raise UnsupportedMediaType(f"the body must be {FORM}", reason="wrong_content_type")
-        fields = parse_form(await request.body())
-        client = clients.authenticate(*_credentials(request, fields))
-        grant_type = _one(fields, "grant_type")
+        fields = await read_form(request)
+        client = await services.authenticate(request, fields)
+        grant_type = one(fields, "grant_type")
         if grant_type is None:
             raise InvalidRequest("grant_type is required", reason="grant_type_missing")
         if grant_type != "client_credentials":
             raise UnsupportedGrantType(reason="grant_type_unsupported")
-        scope = _one(fields, "scope") or None
+        scope = one(fields, "scope") or None
         token = await minter.mint(
-            client, MintRequest(audience=_audience(fields), scope=scope, ttl=_ttl(fields)), endpoint="oauth2"
+            client,
+            MintRequest(audience=_audience(fields), scope=scope, ttl=_ttl(fields)),
+            endpoint="oauth2",
+            remote=remote_address(request),
         )
         answer = OAuthTokenResponse(
-            access_token=token.access_token,
-            token_type="Bearer",
-            expires_in=token.expires_in,
-            scope=token.scope or None,
+            access_token=token.access_token, token_type="Bearer", expires_in=token.expires_in, scope=token.scope or None
         )
         return Response(content=json_encoder.encode(answer), media_type=JSON, headers=NO_STORE)  # type: ignore[arg-type]
 
+    @post(
+        "/revoke",
+        operation_id="oauthRevoke",
+        name="oauth2:revoke",
+        summary="Token revocation (RFC 7009)",
+        description="A client revokes one of its own tokens; unknown or invalid tokens are answered 200 too.",
+        status_code=200,
+    )
+    async def revoke(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Response[bytes]:
+        fields = await read_form(request)
+        client = await services.authenticate(request, fields)
+        token = one(fields, "token")
+        if not token:
+            raise InvalidRequest("token is required", reason="token_missing")
+        claims = services.inspector.verified_claims(token)
+        if claims is not None:
+            if claims.get("client_id") != client.client_id:
+                raise InvalidRequest("a client may revoke only its own tokens", reason="revoke_foreign_token")
+            await asyncio.to_thread(
+                services.revoker.revoke,
+                jti=str(claims["jti"]),
+                client_id=client.client_id,
+                expires_at=int(claims["exp"]),
+                actor="client",
+            )
+        return Response(content=b"", status_code=200, headers=NO_STORE)
 
-def _credentials(request: Request[Any, Any, Any], fields: dict[str, list[str]]) -> tuple[str, str]:
-    authorization = request.headers.get("authorization")
-    posted_id, posted_secret = _one(fields, "client_id"), _one(fields, "client_secret")
-    if authorization is not None:
-        if posted_secret is not None:
-            raise InvalidRequest("use one client authentication method, not two", reason="two_auth_methods")
-        client_id, secret = parse_basic(authorization)
-        if posted_id is not None and posted_id != client_id:
-            raise InvalidRequest("client_id does not match the authenticated client", reason="client_id_mismatch")
-        return client_id, secret
-    if posted_id is None or posted_secret is None:
-        raise InvalidClient("authenticate with HTTP Basic or client_id and client_secret", reason="missing_credentials")
-    return check_credentials(posted_id, posted_secret)
+    @post(
+        "/introspect",
+        operation_id="oauthIntrospect",
+        name="oauth2:introspect",
+        summary="Token introspection (RFC 7662)",
+        description="For authenticated clients: active plus the claims, or active false.",
+        status_code=200,
+    )
+    async def introspect(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[IntrospectionResponse]:
+        fields = await read_form(request)
+        await services.authenticate(request, fields)
+        token = one(fields, "token")
+        if not token:
+            raise InvalidRequest("token is required", reason="token_missing")
+        claims = services.inspector.active_claims(token)
+        services.metrics.record_introspection(claims is not None)
+        body = {"active": False} if claims is None else {"active": True, "token_type": "Bearer", **claims}
+        return Response(content=json_encoder.encode(body), media_type=JSON, headers=NO_STORE)  # type: ignore[arg-type]

@@ -54,6 +54,22 @@ class OAuthTokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     scope: str | None = None
 
 
+class IntrospectionResponse(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Introspection response, RFC 7662 §2.2: the claims of an active token, or only active false."""
+
+    active: bool
+    token_type: str | None = None
+    iss: str | None = None
+    sub: str | None = None
+    client_id: str | None = None
+    aud: str | list[str] | None = None
+    scope: str | None = None
+    iat: int | None = None
+    nbf: int | None = None
+    exp: int | None = None
+    jti: str | None = None
+
+
 class ErrorBody(msgspec.Struct, frozen=True):
     """Every error Titan answers with; on OAuth endpoints this is the RFC 6749 §5.2 body."""
 

@@ -1,4 +1,4 @@
-"""POST /v1/tokens: Titan's own JSON mint endpoint, HTTP Basic client authentication."""
+"""POST /v1/tokens: Titan's own JSON mint endpoint; HTTP Basic or Bearer (private_key_jwt) authentication."""
 
 from __future__ import annotations
 
@@ -8,19 +8,16 @@ import msgspec
 from litestar import Controller, Request, Response, post
 from litestar.di import NamedDependency
 
-from app.clients.registry import ClientRegistry
 from app.encoding import json_encoder
-from app.errors import InvalidClient, InvalidRequest, UnsupportedMediaType
-from app.http.credentials import parse_basic
+from app.errors import InvalidRequest, UnsupportedMediaType
+from app.http.credentials import remote_address
+from app.http.deps import Services
 from app.http.errors import JSON
+from app.http.forms import media_type
 from app.http.schemas import MintBody, TokenResponse, mint_body_decoder
 from app.minting import Minter, MintRequest
 
 NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def media_type(request: Request[Any, Any, Any]) -> str:
-    return request.headers.get("content-type", "").partition(";")[0].strip().lower()
 
 
 class TokenController(Controller):
@@ -40,19 +37,16 @@ class TokenController(Controller):
         self,
         request: Request[Any, Any, Any],
         minter: NamedDependency[Minter],
-        clients: NamedDependency[ClientRegistry],
+        services: NamedDependency[Services],
     ) -> Response[TokenResponse]:
-        authorization = request.headers.get("authorization")
-        if authorization is None:
-            raise InvalidClient("HTTP Basic client authentication is required", reason="missing_credentials")
-        client = clients.authenticate(*parse_basic(authorization))
+        client = await services.authenticate_header(request)
         if media_type(request) != JSON:
             raise UnsupportedMediaType("the body must be application/json", reason="wrong_content_type")
         try:
             body = mint_body_decoder.decode(await request.body())
         except msgspec.DecodeError as exc:
             raise InvalidRequest(f"invalid request body: {exc}", reason="malformed_body") from None
-        token = await minter.mint(client, _mint_request(body), endpoint="v1")
+        token = await minter.mint(client, _mint_request(body), endpoint="v1", remote=remote_address(request))
         answer = TokenResponse(
             access_token=token.access_token,
             token_type="Bearer",

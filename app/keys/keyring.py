@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 
 from app.encoding import b64url, json_encoder
 from app.errors import ConfigurationError
-from app.keys.material import import_private_pem, thumbprint
+from app.keys.material import JoseKey, import_private_pem, import_public_jwk, thumbprint
 from app.keys.rotation import SealerSource
 from app.keys.schedule import active_key
 from app.signing.port import SigningKey
@@ -29,6 +31,7 @@ class KeySet:
     generation: int
     jwks_body: bytes
     jwks_etag: str
+    public_keys: Mapping[str, tuple[str, JoseKey]]  # kid -> (alg, public key), for verifying our tokens
 
     def kids(self, state: str) -> list[str]:
         return [record.kid for record in self.records if record.state == state]
@@ -76,6 +79,7 @@ class Keyring:
                 except ConfigurationError as exc:  # it cannot activate here; the active key goes on
                     log.error("published key %s: %s", record.kid, exc)
         published = [json.loads(record.public_jwk) for record in snapshot.keys if record.state in PUBLISHED_STATES]
+        public_keys = {jwk["kid"]: (jwk["alg"], import_public_jwk(jwk)) for jwk in published}
         body = json_encoder.encode({"keys": published})
         previous = self._key_set
         self._decrypted = decrypted
@@ -85,6 +89,7 @@ class Keyring:
             generation=snapshot.generation,
             jwks_body=body,
             jwks_etag='"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+            public_keys=MappingProxyType(public_keys),
         )
         if previous is not None and previous.active.kid != active.kid:
             self.rotations += 1

@@ -43,5 +43,9 @@ def import_private_pem(alg: str, pem: bytes) -> JoseKey:
     return _KEY_TYPES[alg].import_key(pem)
 
 
+def import_public_jwk(jwk: dict[str, str]) -> JoseKey:
+    return _KEY_TYPES[jwk["alg"]].import_key({name: value for name, value in jwk.items() if name not in ("alg", "use")})
+
+
 def public_jwk_json(key: JoseKey, alg: str) -> str:
     return json.dumps(public_jwk(key, alg), sort_keys=True)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from app.audit import AuditLog
 from app.errors import ConfigurationError, NotFound
 from app.keys.encryption import KekSource, KeySealer
 from app.keys.material import export_private_pem, public_jwk_json, thumbprint
@@ -100,8 +101,10 @@ class KeyRotator:
         sealers: SealerSource,
         schedule: Schedule,
         pickup_delay: int,
+        audit: AuditLog | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        self._audit = audit
         self._store = store
         self._signer = signer
         self._sealers = sealers
@@ -179,6 +182,8 @@ class KeyRotator:
             source.write([target])
             self._sealers.reload()
         log.warning("re-sealed %d private keys under one key-encryption key", len(resealed))
+        if self._audit is not None:
+            self._audit.record("key", detail=f"re-sealed {len(resealed)} private keys under a new key-encryption key")
         return target, generated
 
     def _new_key(self, state: str, now: int) -> KeyRecord:
@@ -218,6 +223,8 @@ class KeyRotator:
             if self._store.save_keys(list(changed.values()), expected_generation=snapshot.generation):
                 for line in transitions:
                     log.info("key schedule: %s", line)
+                    if self._audit is not None:
+                        self._audit.record("key", detail=line)
                 return Applied(tuple(transitions), tuple(keys))
         raise StoreConflict
 

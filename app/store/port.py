@@ -39,6 +39,24 @@ class ClientRecord:
     max_ttl: int
     created_at: int
     updated_at: int
+    jwks: str | None = None  # public JWKS (JSON) for private_key_jwt clients
+    jwks_uri: str | None = None  # or where to fetch it
+    not_before: int | None = None  # tokens issued before this are inactive
+    disabled: bool = False  # refuses new mints
+    rate: float | None = None  # tokens per second; None: the global default
+    burst: int | None = None
+
+    @property
+    def auth_method(self) -> str:
+        return "private_key_jwt" if self.jwks is not None or self.jwks_uri is not None else "client_secret"
+
+
+@dataclass(frozen=True, slots=True)
+class RevokedToken:
+    jti: str
+    client_id: str
+    expires_at: int
+    revoked_at: int
 
 
 class Store(Protocol):
@@ -70,3 +88,19 @@ class Store(Protocol):
     def set_client_secret(self, client_id: str, secret_hash: bytes, updated_at: int) -> bool: ...
 
     def remove_client(self, client_id: str) -> bool: ...
+
+    def set_client_disabled(self, client_id: str, *, disabled: bool, not_before: int | None, updated_at: int) -> bool:
+        """Disable (refuse mints, ``not_before`` for introspection) or re-enable a client."""
+        ...
+
+    def revoke_token(self, token: RevokedToken) -> None:
+        """Add a jti to the deny list (idempotent)."""
+        ...
+
+    def revoked_tokens(self, now: int) -> list[RevokedToken]:
+        """The deny list entries that have not expired yet."""
+        ...
+
+    def purge_revoked(self, now: int) -> int:
+        """Drop deny list entries of expired tokens; how many."""
+        ...

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any, Final
 
 from app.errors import ClientExists, ConfigurationError
-from app.store.port import ClientRecord, KeyRecord, KeySnapshot
+from app.store.port import ClientRecord, KeyRecord, KeySnapshot, RevokedToken
 
-SCHEMA_VERSION: Final = 1
+SCHEMA_VERSION: Final = 2
 
 _MIGRATIONS: Final = {
     1: """
@@ -41,10 +41,28 @@ _MIGRATIONS: Final = {
         updated_at INTEGER NOT NULL
     );
     """,
+    2: """
+    ALTER TABLE clients ADD COLUMN jwks TEXT;
+    ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+    ALTER TABLE clients ADD COLUMN not_before INTEGER;
+    ALTER TABLE clients ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE clients ADD COLUMN rate REAL;
+    ALTER TABLE clients ADD COLUMN burst INTEGER;
+    CREATE TABLE revoked_tokens (
+        jti TEXT PRIMARY KEY,
+        client_id TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        revoked_at INTEGER NOT NULL
+    );
+    CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
+    """,
 }
 
 _KEY_COLUMNS: Final = "kid, alg, state, created_at, public_jwk, private_key, activates_at, retires_at, removed_at"
-_CLIENT_COLUMNS: Final = "client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at"
+_CLIENT_COLUMNS: Final = (
+    "client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at, "
+    "jwks, jwks_uri, not_before, disabled, rate, burst"
+)
 
 
 class _StaleSnapshot(Exception):
@@ -69,7 +87,7 @@ class SqliteStore:
             except BaseException:
                 conn.execute("ROLLBACK")
                 raise
-            if write:
+            if write and conn.total_changes:  # only a real change moves the generation
                 conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
             conn.execute("COMMIT")
         finally:
@@ -168,7 +186,7 @@ class SqliteStore:
         try:
             with self._connect(write=True) as conn:
                 conn.execute(
-                    f"INSERT INTO clients ({_CLIENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    f"INSERT INTO clients ({_CLIENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
                     (
                         record.client_id,
                         record.secret_hash,
@@ -177,6 +195,12 @@ class SqliteStore:
                         record.max_ttl,
                         record.created_at,
                         record.updated_at,
+                        record.jwks,
+                        record.jwks_uri,
+                        record.not_before,
+                        int(record.disabled),
+                        record.rate,
+                        record.burst,
                     ),
                 )
         except sqlite3.IntegrityError:
@@ -194,9 +218,38 @@ class SqliteStore:
         with self._connect(write=True) as conn:
             return conn.execute("DELETE FROM clients WHERE client_id = ?", (client_id,)).rowcount == 1
 
+    def set_client_disabled(self, client_id: str, *, disabled: bool, not_before: int | None, updated_at: int) -> bool:
+        with self._connect(write=True) as conn:
+            cursor = conn.execute(
+                "UPDATE clients SET disabled = ?, not_before = COALESCE(?, not_before), updated_at = ? "
+                "WHERE client_id = ?",
+                (int(disabled), not_before, updated_at, client_id),
+            )
+            return cursor.rowcount == 1
+
+    def revoke_token(self, token: RevokedToken) -> None:
+        with self._connect(write=True) as conn:
+            conn.execute(
+                "INSERT INTO revoked_tokens (jti, client_id, expires_at, revoked_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (jti) DO NOTHING",
+                (token.jti, token.client_id, token.expires_at, token.revoked_at),
+            )
+
+    def revoked_tokens(self, now: int) -> list[RevokedToken]:
+        with self._connect() as conn:
+            rows = conn.execute(
+                "SELECT jti, client_id, expires_at, revoked_at FROM revoked_tokens WHERE expires_at > ?", (now,)
+            ).fetchall()
+        return [RevokedToken(*row) for row in rows]
+
+    def purge_revoked(self, now: int) -> int:
+        with self._connect(write=True) as conn:
+            return conn.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,)).rowcount
+
 
 def _client_from_row(row: tuple[Any, ...]) -> ClientRecord:
-    client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at = row
+    (client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at) = row[:7]
+    jwks, jwks_uri, not_before, disabled, rate, burst = row[7:]
     return ClientRecord(
         client_id=str(client_id),
         secret_hash=bytes(secret_hash),
@@ -205,4 +258,10 @@ def _client_from_row(row: tuple[Any, ...]) -> ClientRecord:
         max_ttl=int(max_ttl),
         created_at=int(created_at),
         updated_at=int(created_at if updated_at is None else updated_at),
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        not_before=not_before,
+        disabled=bool(disabled),
+        rate=rate,
+        burst=burst,
     )

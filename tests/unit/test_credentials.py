@@ -6,6 +6,7 @@ import base64
 
 import pytest
 
+from app.clients.authenticate import SecretCredentials
 from app.clients.registry import ClientRegistry
 from app.clients.secrets import generate_secret, hash_secret, secret_matches
 from app.errors import InvalidClient
@@ -18,16 +19,16 @@ def encode(text: str) -> str:
 
 
 def test_parse_basic() -> None:
-    assert parse_basic(encode("orders:s3cret")) == ("orders", "s3cret")
+    assert parse_basic(encode("orders:s3cret")) == SecretCredentials("orders", "s3cret")
 
 
 def test_parse_basic_form_decodes_both_parts() -> None:
     # RFC 6749 §2.3.1: id and secret are form-urlencoded before Basic encoding.
-    assert parse_basic(encode("orders:a%3Ab+c")) == ("orders", "a:b c")
+    assert parse_basic(encode("orders:a%3Ab+c")) == SecretCredentials("orders", "a:b c")
 
 
 def test_the_scheme_is_case_insensitive() -> None:
-    assert parse_basic("bAsIc " + encode("orders:x").split()[1]) == ("orders", "x")
+    assert parse_basic("bAsIc " + encode("orders:x").split()[1]) == SecretCredentials("orders", "x")
 
 
 @pytest.mark.parametrize(

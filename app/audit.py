@@ -1,0 +1,201 @@
+"""The audit log: one JSON line per mint, denial, revocation, key and client change.
+
+Lines are queued on the caller's thread and written by one writer thread, so minting never
+waits on the disk; when the queue is full a line is dropped and counted, never blocking.
+Never holds a secret, an assertion or a whole token: only the fields of ``AuditEvent``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import queue
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Final
+
+import msgspec
+
+log = logging.getLogger("titan.audit")
+
+SINKS: Final = ("file", "stdout", "off")
+_STOP: Final = object()
+
+
+class AuditEvent(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One audit line. ``outcome`` is success or denied; ``reason`` says why."""
+
+    time: str
+    event: str
+    outcome: str
+    client_id: str | None = None
+    audience: str | list[str] | None = None
+    scope: str | None = None
+    kid: str | None = None
+    jti: str | None = None
+    expires_at: int | None = None
+    remote: str | None = None
+    reason: str | None = None
+    detail: str | None = None
+    method: str | None = None
+    actor: str | None = None
+
+
+_encoder: Final = msgspec.json.Encoder()
+
+
+def _now_iso(clock: float) -> str:
+    return datetime.fromtimestamp(clock, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+class RotatingWriter:
+    """Appends lines to a file, rotating it to .1 ... .N when it would pass ``max_bytes``."""
+
+    def __init__(self, path: Path, max_bytes: int, backups: int) -> None:
+        self.path = path
+        self._max_bytes = max_bytes
+        self._backups = backups
+        self._handle: IO[bytes] | None = None
+
+    def _open(self) -> IO[bytes]:
+        if self._handle is None:
+            self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._handle = os.fdopen(fd, "ab")
+        return self._handle
+
+    def write(self, line: bytes) -> None:
+        handle = self._open()
+        if handle.tell() + len(line) > self._max_bytes and handle.tell() > 0:
+            self._rotate()
+            handle = self._open()
+        handle.write(line)
+
+    def flush(self) -> None:
+        if self._handle is not None:
+            self._handle.flush()
+
+    def _rotate(self) -> None:
+        self.close()
+        for index in range(self._backups - 1, 0, -1):
+            older = self.path.with_name(f"{self.path.name}.{index}")
+            if older.exists():
+                older.replace(self.path.with_name(f"{self.path.name}.{index + 1}"))
+        if self._backups > 0:
+            self.path.replace(self.path.with_name(f"{self.path.name}.1"))
+        else:
+            self.path.unlink()
+
+    def close(self) -> None:
+        if self._handle is not None:
+            self._handle.close()
+            self._handle = None
+
+
+class AuditLog:
+    """Queue + writer thread in front of a file (rotated by size), stdout, or nothing."""
+
+    def __init__(
+        self,
+        *,
+        sink: str,
+        path: Path,
+        max_bytes: int = 10 * 1024 * 1024,
+        backups: int = 5,
+        queue_size: int = 10000,
+        clock: object = time.time,
+    ) -> None:
+        if sink not in SINKS:
+            raise ValueError(f"unknown audit sink {sink!r}")
+        self.sink = sink
+        self.path = path
+        self._writer = RotatingWriter(path, max_bytes, backups) if sink == "file" else None
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=queue_size)
+        self._clock = clock if callable(clock) else time.time
+        self._thread: threading.Thread | None = None
+        self.written = 0
+        self.dropped = 0
+        self.failures = 0
+        self.last_error: str | None = None
+
+    def record(self, event: str, outcome: str = "success", **fields: object) -> None:
+        """Queue one line; never blocks. Fields are those of AuditEvent."""
+        if self.sink == "off":
+            return
+        try:
+            self._queue.put_nowait(AuditEvent(time=_now_iso(self._clock()), event=event, outcome=outcome, **fields))  # type: ignore[arg-type]
+        except queue.Full:
+            self.dropped += 1
+
+    def start(self) -> None:
+        if self.sink != "off" and self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="titan-audit", daemon=True)
+            self._thread.start()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Write what is queued, then stop the writer thread."""
+        if self._thread is None:
+            self._drain()  # used without a thread (the CLI): write synchronously
+            return
+        with contextlib.suppress(queue.Full):
+            self._queue.put(_STOP, timeout=timeout)
+        self._thread.join(timeout)
+        self._thread = None
+
+    def _run(self) -> None:
+        while True:
+            item = self._queue.get()
+            if item is _STOP:
+                self._flush()
+                if self._writer is not None:
+                    self._writer.close()
+                return
+            self._write(item)
+            if self._queue.empty():
+                self._flush()
+
+    def _drain(self) -> None:
+        while True:
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if item is not _STOP:
+                self._write(item)
+        self._flush()
+        if self._writer is not None:
+            self._writer.close()
+
+    def _write(self, item: object) -> None:
+        line = _encoder.encode(item) + b"\n"
+        try:
+            if self._writer is not None:
+                self._writer.write(line)
+            else:
+                sys.stdout.buffer.write(line)
+            self.written += 1
+            if self.last_error is not None:
+                log.warning("audit log writable again")
+                self.last_error = None
+        except OSError as exc:  # the disk is full or gone: count it, keep serving
+            self.failures += 1
+            self.dropped += 1
+            if self.last_error is None:
+                log.error("audit log write failed: %s", exc)
+            self.last_error = str(exc)
+            if self._writer is not None:
+                self._writer.close()
+
+    def _flush(self) -> None:
+        try:
+            if self._writer is not None:
+                self._writer.flush()
+            else:
+                sys.stdout.flush()
+        except OSError as exc:
+            self.failures += 1
+            self.last_error = str(exc)
