@@ -278,8 +278,15 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _protect_kid(argv: list[str]) -> list[str]:
+    """A kid is base64url and may begin with '-': keep argparse from reading it as an option."""
+    if argv[:2] == ["keys", "revoke"] and len(argv) == 3 and argv[2] not in ("-h", "--help", "--"):
+        return [*argv[:2], "--", argv[2]]
+    return argv
+
+
 def main(argv: Sequence[str] | None = None, container: Container | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_protect_kid(list(sys.argv[1:] if argv is None else argv)))
     handler: Callable[[Container, argparse.Namespace], None] = args.handler
     try:
         handler(container or Container(), args)

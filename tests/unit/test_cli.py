@@ -145,3 +145,9 @@ def test_keys_rotate_kek_in_environment_mode_prints_the_new_key(
     new_kek = json.loads(out)["key_encryption_key"]
     record = container.store().list_keys()[0]
     assert KeySealer(decode_keks(new_kek, "test")).can_open(record.private_key)
+
+
+def test_a_kid_starting_with_a_dash_can_be_revoked(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    code, _, err = run(container, capsys, "keys", "revoke", "-O-NGK0nriNLHk")
+    assert code == 1  # parsed as a kid (no such key), not as an option
+    assert "no published key '-O-NGK0nriNLHk'" in err
