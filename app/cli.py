@@ -8,8 +8,11 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from pathlib import Path
 
-from app.clients.model import is_audience, is_client_id, is_scope_token
+from app.audit_tail import follow_audit
+from app.clients.model import is_audience, is_client_id, is_scope_token, parse_client_jwks
+from app.clients.registry import check_jwks_uri
 from app.clients.secrets import generate_secret, hash_secret
 from app.errors import NotFound, TitanError
 from app.keys.encryption import encode_kek
@@ -76,20 +79,66 @@ def cmd_clients_add(container: Container, args: argparse.Namespace) -> None:
         raise CliError(f"--max-ttl: {exc}") from None
     if not 1 <= max_ttl <= settings.max_ttl:
         raise CliError(f"--max-ttl must be between 1s and TITAN_MAX_TTL ({settings.max_ttl}s), got {max_ttl}s")
-    secret = generate_secret()
+    jwks, jwks_uri = _client_keys(args, settings.allow_insecure_jwks_uri)
+    secret = None if jwks or jwks_uri else generate_secret()
     now = int(time.time())
-    container.store().add_client(
-        ClientRecord(
-            client_id=args.client_id,
-            secret_hash=hash_secret(secret),
-            audiences=_audiences(args.audience),
-            scopes=_scopes(args.scope or []),
-            max_ttl=max_ttl,
-            created_at=now,
-            updated_at=now,
-        )
+    record = ClientRecord(
+        client_id=args.client_id,
+        secret_hash=b"" if secret is None else hash_secret(secret),
+        audiences=_audiences(args.audience),
+        scopes=_scopes(args.scope or []),
+        max_ttl=max_ttl,
+        created_at=now,
+        updated_at=now,
+        jwks=jwks,
+        jwks_uri=jwks_uri,
+        rate=args.rate,
+        burst=args.burst,
     )
-    _print_secret(args, args.client_id, secret, "registered")
+    container.store().add_client(record)
+    container.audit().record(
+        "client", client_id=args.client_id, actor="operator", detail=f"registered ({record.auth_method})"
+    )
+    if secret is not None:
+        _print_secret(args, args.client_id, secret, "registered")
+    elif args.json:
+        print(json.dumps({"client_id": args.client_id, "token_endpoint_auth_method": "private_key_jwt"}))
+    else:
+        print(f"client {args.client_id} registered; it authenticates with private_key_jwt")
+
+
+def _client_keys(args: argparse.Namespace, allow_insecure: bool) -> tuple[str | None, str | None]:
+    """The JWKS text (from --jwk) or the URI (--jwks-uri) of a private_key_jwt client, checked now."""
+    if args.jwk and args.jwks_uri:
+        raise CliError("give --jwk or --jwks-uri, not both")
+    if args.jwk:
+        try:
+            text = Path(args.jwk).read_text()
+            parse_client_jwks(text)
+        except OSError as exc:
+            raise CliError(f"--jwk: cannot read {args.jwk}: {exc.strerror}") from None
+        except (ValueError, KeyError, TypeError) as exc:
+            raise CliError(f"--jwk: {exc}") from None
+        return json.dumps(json.loads(text)), None
+    if args.jwks_uri:
+        try:
+            return None, check_jwks_uri(args.jwks_uri, allow_insecure=allow_insecure)
+        except ValueError as exc:
+            raise CliError(f"--jwks-uri: {exc}") from None
+    return None, None
+
+
+def _positive(kind: type[int] | type[float]) -> Callable[[str], float]:
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+        return value
+
+    return parse
 
 
 def _print_secret(args: argparse.Namespace, client_id: str, secret: str, verb: str) -> None:
@@ -131,6 +180,7 @@ def cmd_clients_list(container: Container, args: argparse.Namespace) -> None:
 def cmd_clients_remove(container: Container, args: argparse.Namespace) -> None:
     if not container.store().remove_client(args.client_id):
         raise CliError(f"no client {args.client_id!r}", EXIT_NOT_FOUND)
+    container.audit().record("client", client_id=args.client_id, actor="operator", detail="removed")
     print(f"client {args.client_id} removed")
 
 
@@ -138,7 +188,38 @@ def cmd_clients_rotate_secret(container: Container, args: argparse.Namespace) ->
     secret = generate_secret()
     if not container.store().set_client_secret(args.client_id, hash_secret(secret), int(time.time())):
         raise CliError(f"no client {args.client_id!r}", EXIT_NOT_FOUND)
+    container.audit().record("client", client_id=args.client_id, actor="operator", detail="secret rotated")
     _print_secret(args, args.client_id, secret, "has a new secret; the old one no longer works")
+
+
+def cmd_clients_disable(container: Container, args: argparse.Namespace) -> None:
+    now = int(time.time())
+    if not container.store().set_client_disabled(args.client_id, disabled=True, not_before=now, updated_at=now):
+        raise CliError(f"no client {args.client_id!r}", EXIT_NOT_FOUND)
+    container.audit().record("client", client_id=args.client_id, actor="operator", detail="disabled")
+    print(f"client {args.client_id} disabled: it cannot mint, and its tokens issued before now are inactive")
+
+
+def cmd_clients_enable(container: Container, args: argparse.Namespace) -> None:
+    now = int(time.time())
+    if not container.store().set_client_disabled(args.client_id, disabled=False, not_before=None, updated_at=now):
+        raise CliError(f"no client {args.client_id!r}", EXIT_NOT_FOUND)
+    container.audit().record("client", client_id=args.client_id, actor="operator", detail="enabled")
+    print(f"client {args.client_id} enabled; tokens issued while it was disabled stay inactive")
+
+
+def cmd_tokens_revoke(container: Container, args: argparse.Namespace) -> None:
+    settings = container.settings()
+    now = int(time.time())
+    # The jti alone does not say when the token expires: keep it until no token can still be valid.
+    expires_at = now + settings.max_ttl + settings.clock_skew
+    container.revoker().revoke(jti=args.jti, client_id=args.client or "-", expires_at=expires_at, actor="operator")
+    print(f"token {args.jti} revoked; introspection answers inactive within a refresh interval")
+
+
+def cmd_audit_tail(container: Container, args: argparse.Namespace) -> None:
+    path = container.settings().audit_path
+    follow_audit(path, lines=args.lines, follow=args.follow)
 
 
 def cmd_keys_list(container: Container, args: argparse.Namespace) -> None:
@@ -237,6 +318,10 @@ def build_parser() -> argparse.ArgumentParser:
     add.add_argument("--audience", action="append", required=True, help="an audience it may request (repeat)")
     add.add_argument("--scope", action="append", help="a scope it may request (repeat, or space-separated)")
     add.add_argument("--max-ttl", help="longest token lifetime, e.g. 900 or 15m (default TITAN_MAX_TTL)")
+    add.add_argument("--jwk", metavar="FILE", help="authenticate with private_key_jwt: its public JWK or JWKS")
+    add.add_argument("--jwks-uri", metavar="URL", help="authenticate with private_key_jwt: an https JWKS URL")
+    add.add_argument("--rate", type=_positive(float), help="tokens per second (default TITAN_RATE_LIMIT)")
+    add.add_argument("--burst", type=_positive(int), help="burst size (default TITAN_RATE_BURST)")
     add.add_argument("--json", action="store_true", help="print {client_id, client_secret} as JSON")
     add.set_defaults(handler=cmd_clients_add)
 
@@ -247,6 +332,14 @@ def build_parser() -> argparse.ArgumentParser:
     remove = clients.add_parser("remove", help="remove a client; it can no longer mint")
     remove.add_argument("client_id")
     remove.set_defaults(handler=cmd_clients_remove)
+
+    disable = clients.add_parser("disable", help="refuse new mints; make its tokens issued before now inactive")
+    disable.add_argument("client_id")
+    disable.set_defaults(handler=cmd_clients_disable)
+
+    enable = clients.add_parser("enable", help="let a disabled client mint again")
+    enable.add_argument("client_id")
+    enable.set_defaults(handler=cmd_clients_enable)
 
     rotate = clients.add_parser("rotate-secret", help="replace a client's secret and print the new one once")
     rotate.add_argument("client_id")
@@ -275,6 +368,21 @@ def build_parser() -> argparse.ArgumentParser:
     rotate_kek = keys.add_parser("rotate-kek", help="re-seal every private key under a new key-encryption key")
     rotate_kek.add_argument("--json", action="store_true", help="print {key_encryption_key} as JSON (env mode)")
     rotate_kek.set_defaults(handler=cmd_keys_rotate_kek)
+    tokens = commands.add_parser("tokens", help="operate on issued tokens").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    token_revoke = tokens.add_parser("revoke", help="revoke a token by its jti")
+    token_revoke.add_argument("jti")
+    token_revoke.add_argument("--client", help="the client it was issued to, for the audit log")
+    token_revoke.set_defaults(handler=cmd_tokens_revoke)
+
+    audit = commands.add_parser("audit", help="read the audit log").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    tail = audit.add_parser("tail", help="print the last lines of the audit log, and follow it with -f")
+    tail.add_argument("-n", "--lines", type=int, default=20)
+    tail.add_argument("-f", "--follow", action="store_true")
+    tail.set_defaults(handler=cmd_audit_tail)
     return parser
 
 
@@ -288,14 +396,20 @@ def _protect_kid(argv: list[str]) -> list[str]:
 def main(argv: Sequence[str] | None = None, container: Container | None = None) -> int:
     args = build_parser().parse_args(_protect_kid(list(sys.argv[1:] if argv is None else argv)))
     handler: Callable[[Container, argparse.Namespace], None] = args.handler
+    container = container or Container()
     try:
-        handler(container or Container(), args)
+        handler(container, args)
+    except KeyboardInterrupt:
+        return 130
     except CliError as exc:
         print(f"titan: error: {exc}", file=sys.stderr)
         return exc.code
     except (SettingsError, TitanError) as exc:
         print(f"titan: error: {exc}", file=sys.stderr)
         return EXIT_NOT_FOUND if isinstance(exc, NotFound) else EXIT_USAGE
+    finally:
+        if args.command != "serve":
+            container.audit().close()  # the CLI writes its audit lines before it exits
     return 0
 
 

@@ -7,12 +7,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from app import __version__
+from app.audit import AuditLog
 from app.clients.registry import ClientRegistry
 from app.gate import Gate
 from app.keys.keyring import Keyring
 from app.keys.schedule import Schedule, active_key, next_rotation
+from app.limits import BruteForceGuard, RateLimiter
 from app.metrics import LATENCY_BUCKETS, MetricsStore
 from app.refresher import Refresher
+from app.revocation import DenyList
 from app.signing.port import Signer
 from settings import Settings
 
@@ -29,6 +32,10 @@ class Observed:
     refresher: Refresher
     signer: Signer
     schedule: Schedule
+    limiter: RateLimiter
+    guard: BruteForceGuard
+    audit: AuditLog
+    deny_list: DenyList
 
 
 def stats_document(observed: Observed) -> dict[str, Any]:
@@ -76,6 +83,7 @@ def stats_document(observed: Observed) -> dict[str, Any]:
         "tokens": {"issued": sum(metrics.tokens_issued.values()), "by_endpoint": dict(metrics.tokens_issued)},
         "errors": dict(sorted(metrics.errors.items())),
         "clients": {"registered": len(observed.clients)},
+        "security": _security_document(observed),
         "store": {
             "last_refresh_error": observed.refresher.last_error,
             "refresh_failures": observed.refresher.failures,
@@ -86,6 +94,28 @@ def stats_document(observed: Observed) -> dict[str, Any]:
 
 def _since(moment: float | None) -> float | None:
     return None if moment is None else round(time.time() - moment, 3)
+
+
+def _security_document(observed: Observed) -> dict[str, Any]:
+    metrics, audit = observed.metrics, observed.audit
+    authentications: dict[str, dict[str, int]] = {}
+    for (method, outcome), count in sorted(metrics.authentications.items()):
+        authentications.setdefault(method, {})[outcome] = count
+    return {
+        "authentications": authentications,
+        "rate_limited": observed.limiter.limited,
+        "brute_force_refusals": observed.guard.refused,
+        "revocations": dict(metrics.revocations),
+        "revoked_tokens_tracked": len(observed.deny_list),
+        "introspections": dict(metrics.introspections),
+        "audit": {
+            "sink": audit.sink,
+            "written": audit.written,
+            "dropped": audit.dropped,
+            "failures": audit.failures,
+            "last_error": audit.last_error,
+        },
+    }
 
 
 def _keys_document(observed: Observed) -> dict[str, Any]:
@@ -157,6 +187,21 @@ def prometheus_text(observed: Observed) -> str:
                 for state in ("published", "active", "retired")
             ],
         )
+    metric(
+        "titan_authentications_total",
+        "counter",
+        "Client authentications, by method and outcome.",
+        [
+            (f'{{method="{method}",outcome="{outcome}"}}', count)
+            for (method, outcome), count in sorted(metrics.authentications.items())
+        ],
+    )
+    metric(
+        "titan_revocations_total",
+        "counter",
+        "Token revocations, by who revoked.",
+        [(f'{{actor="{actor}"}}', count) for actor, count in sorted(metrics.revocations.items())],
+    )
     cumulative = 0
     buckets: list[tuple[str, float]] = []
     for bound, count in zip((*LATENCY_BUCKETS, float("inf")), metrics.latency_buckets, strict=True):
@@ -188,6 +233,14 @@ def prometheus_text(observed: Observed) -> str:
         ),
         ("titan_uptime_seconds", "gauge", "Seconds since start.", metrics.uptime()),
         ("titan_jwks_requests_total", "counter", "JWKS requests, 304s included.", metrics.jwks_requests),
+        ("titan_rate_limited_total", "counter", "Mints refused by a client's rate limit.", observed.limiter.limited),
+        ("titan_brute_force_refusals_total", "counter", "Requests refused while cooling off.", observed.guard.refused),
+        (
+            "titan_audit_lines_dropped_total",
+            "counter",
+            "Audit lines lost to a full queue or sink.",
+            observed.audit.dropped,
+        ),
         (
             "titan_key_rotations_total",
             "counter",

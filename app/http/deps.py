@@ -83,6 +83,10 @@ def provide_observed(state: State) -> Observed:
         refresher=container.refresher(),
         signer=container.signer(),
         schedule=container.schedule(),
+        limiter=container.rate_limiter(),
+        guard=container.brute_force_guard(),
+        audit=container.audit(),
+        deny_list=container.deny_list(),
     )
 
 
