@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -10,6 +11,7 @@ from app.cli import main
 from app.clients.secrets import secret_matches
 from app.keys.encryption import KeySealer, decode_keks
 from containers import Container
+from tests.support.assertions import ClientKey
 
 
 def run(container: Container, capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -151,3 +153,68 @@ def test_a_kid_starting_with_a_dash_can_be_revoked(container: Container, capsys:
     code, _, err = run(container, capsys, "keys", "revoke", "-O-NGK0nriNLHk")
     assert code == 1  # parsed as a kid (no such key), not as an option
     assert "no published key '-O-NGK0nriNLHk'" in err
+
+
+def test_add_a_private_key_jwt_client(container: Container, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    jwk_file = tmp_path / "signer.jwk"
+    jwk_file.write_text(json.dumps(ClientKey().public_jwk))
+    code, out, _ = run(
+        container, capsys, "clients", "add", "signer", "--audience", "billing", "--jwk", str(jwk_file), "--json"
+    )
+    assert code == 0
+    assert json.loads(out) == {"client_id": "signer", "token_endpoint_auth_method": "private_key_jwt"}
+    record = container.store().get_client("signer")
+    assert record is not None
+    assert (record.auth_method, record.secret_hash) == ("private_key_jwt", b"")
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--jwk", "/nonexistent.jwk"], "cannot read"),
+        (["--jwks-uri", "http://keys.example/jwks"], "https"),
+        (["--jwk", "x", "--jwks-uri", "https://k/j"], "not both"),
+        (["--rate", "0"], "positive"),
+    ],
+)
+def test_bad_client_options(
+    container: Container, capsys: pytest.CaptureFixture[str], options: list[str], message: str
+) -> None:
+    try:
+        code, _, err = run(container, capsys, "clients", "add", "signer", "--audience", "billing", *options)
+    except SystemExit as exit_:  # argparse refuses bad option values itself
+        code, err = int(exit_.code or 0), capsys.readouterr().err
+    assert code == 2
+    assert message in err
+    assert container.store().list_clients() == []
+
+
+def test_disable_enable_and_rate_options(container: Container, capsys: pytest.CaptureFixture[str]) -> None:
+    run(container, capsys, "clients", "add", "orders", "--audience", "billing", "--rate", "5", "--burst", "10")
+    assert run(container, capsys, "clients", "disable", "orders")[0] == 0
+    record = container.store().get_client("orders")
+    assert record is not None
+    assert (record.disabled, record.rate, record.burst) == (True, 5.0, 10)
+    assert record.not_before is not None
+    assert run(container, capsys, "clients", "enable", "orders")[0] == 0
+    enabled = container.store().get_client("orders")
+    assert enabled is not None
+    assert (enabled.disabled, enabled.not_before) == (False, record.not_before)
+    assert run(container, capsys, "clients", "disable", "nobody")[0] == 1
+
+
+def test_operator_token_revocation_and_the_audit_trail(
+    container: Container, capsys: pytest.CaptureFixture[str]
+) -> None:
+    run(container, capsys, "clients", "add", "orders", "--audience", "billing")
+    code, out, _ = run(container, capsys, "tokens", "revoke", "jti-123", "--client", "orders")
+    assert code == 0
+    assert "jti-123" in out
+    assert [token.jti for token in container.store().revoked_tokens(0)] == ["jti-123"]
+    code, out, _ = run(container, capsys, "audit", "tail", "-n", "5")
+    events = [json.loads(line) for line in out.splitlines()]
+    assert [(event["event"], event.get("detail"), event.get("jti")) for event in events] == [
+        ("client", "registered (client_secret)", None),
+        ("revocation", None, "jti-123"),
+    ]
+    assert events[1]["actor"] == "operator"
