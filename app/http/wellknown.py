@@ -7,12 +7,15 @@ from typing import Any, Final
 from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 
+from app.clients.assertions import ACCEPTED_ALGS
 from app.encoding import json_encoder
 from app.http.errors import JSON
 from app.keys.keyring import PUBLISHED_STATES
 from app.stats import Observed
 
 JWKS_MEDIA_TYPE: Final = "application/jwk-set+json"
+AUTH_METHODS: Final = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+ASSERTION_ALGS: Final = sorted(ACCEPTED_ALGS)
 
 
 def _etag_matches(header: str | None, etag: str) -> bool:
@@ -33,7 +36,12 @@ def discovery_document(observed: NamedDependency[Observed]) -> dict[str, Any]:
         "jwks_uri": settings.url("/.well-known/jwks.json"),
         "grant_types_supported": ["client_credentials"],
         "response_types_supported": [],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "token_endpoint_auth_methods_supported": AUTH_METHODS,
+        "token_endpoint_auth_signing_alg_values_supported": ASSERTION_ALGS,
+        "revocation_endpoint": settings.url("/oauth2/revoke"),
+        "revocation_endpoint_auth_methods_supported": AUTH_METHODS,
+        "introspection_endpoint": settings.url("/oauth2/introspect"),
+        "introspection_endpoint_auth_methods_supported": AUTH_METHODS,
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algs,
         "access_token_signing_alg_values_supported": algs,

@@ -43,7 +43,11 @@ async def test_discovery_describes_the_issuer(http: AsyncTestClient, path: str) 
     assert document["token_endpoint"] == "http://127.0.0.1:8000/oauth2/token"
     assert document["jwks_uri"] == "http://127.0.0.1:8000/.well-known/jwks.json"
     assert document["grant_types_supported"] == ["client_credentials"]
-    assert document["token_endpoint_auth_methods_supported"] == ["client_secret_basic", "client_secret_post"]
+    methods = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
+    assert document["token_endpoint_auth_methods_supported"] == methods
+    assert document["token_endpoint_auth_signing_alg_values_supported"] == ["ES256", "EdDSA", "RS256"]
+    assert document["revocation_endpoint"] == "http://127.0.0.1:8000/oauth2/revoke"
+    assert document["introspection_endpoint"] == "http://127.0.0.1:8000/oauth2/introspect"
     assert document["id_token_signing_alg_values_supported"] == ["ES256"]
 
 
