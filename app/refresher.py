@@ -18,6 +18,7 @@ from app.store.port import Store
 log = logging.getLogger("titan.refresh")
 
 MIN_WAIT: Final = 0.05
+PURGE_EVERY: Final = 60.0  # seconds between deny-list purges when nothing else changes
 
 
 class Refresher:
@@ -50,6 +51,7 @@ class Refresher:
         self.last_error: str | None = None
         self.last_success: float | None = None
         self.failures = 0
+        self._last_purge = 0.0
 
     def load_now(self) -> None:
         """Apply due key transitions and load everything (blocking); used at start-up."""
@@ -111,6 +113,9 @@ class Refresher:
                 await self.refresh_once()
                 await self.rotate_once()
                 await asyncio.to_thread(self._registry.refresh_remote)
+                if self._clock() - self._last_purge >= PURGE_EVERY:
+                    await asyncio.to_thread(self._deny_list.load)  # drops entries of expired tokens
+                    self._last_purge = self._clock()
                 if self.last_error is not None:
                     log.info("store refresh recovered")
                 self.last_error = None
