@@ -67,6 +67,22 @@ class UnsupportedGrantType(TitanError):
     description = "only the client_credentials grant is supported"
 
 
+class RequestTooLarge(TitanError):
+    error = "request_too_large"
+    status_code = 413
+    description = "the request body is too large"
+
+
+class MethodNotAllowed(TitanError):
+    error = "method_not_allowed"
+    status_code = 405
+    description = "method not allowed"
+
+    def __init__(self, allowed: str) -> None:
+        super().__init__(f"use {allowed}", reason="method_not_allowed")
+        self.allow = allowed
+
+
 class NotFound(TitanError):
     error = "not_found"
     status_code = 404

@@ -103,6 +103,11 @@ class Gate:
         semaphore = self._semaphore
         if semaphore is None:
             raise Unavailable("the service is shutting down", reason="shutting_down")
+        if self._inline:
+            # Signing on the loop never yields, so no second call can start meanwhile: a slot
+            # would always be free. Count it and run.
+            self._admitted += 1
+            return fn(*args)
         if semaphore.locked():
             await self._wait_for_slot(semaphore)
         else:
@@ -112,8 +117,6 @@ class Gate:
         assert self._idle is not None
         self._idle.clear()
         try:
-            if self._inline:
-                return fn(*args)
             return await asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
         finally:
             self._in_flight -= 1

@@ -12,10 +12,12 @@ from app.encoding import json_encoder
 from app.errors import TitanError
 from app.http.deps import container_of
 from app.http.schemas import ErrorBody
+from containers import Container
 
 log = logging.getLogger("titan.http")
 
 JSON: Final = "application/json"
+NO_STORE: Final = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # token responses, RFC 6749 §5.1
 WWW_AUTHENTICATE: Final = 'Basic realm="titan", charset="UTF-8"'
 
 _HTTP_ERROR_CODES: Final = {
@@ -30,18 +32,26 @@ _HTTP_ERROR_CODES: Final = {
 }
 
 
+def error_headers(status_code: int, extra: dict[str, str] | None = None) -> dict[str, str]:
+    headers = {"Cache-Control": "no-store"}
+    if status_code == 401:
+        headers["WWW-Authenticate"] = WWW_AUTHENTICATE
+    headers.update(extra or {})
+    return headers
+
+
+def error_body(error: str, description: str) -> bytes:
+    return json_encoder.encode(ErrorBody(error=error, error_description=description))
+
+
 def error_response(
     status_code: int, error: str, description: str, headers: dict[str, str] | None = None
 ) -> Response[bytes]:
-    all_headers = {"Cache-Control": "no-store"}
-    if status_code == 401:
-        all_headers["WWW-Authenticate"] = WWW_AUTHENTICATE
-    all_headers.update(headers or {})
     return Response(
-        content=json_encoder.encode(ErrorBody(error=error, error_description=description)),
+        content=error_body(error, description),
         status_code=status_code,
         media_type=JSON,
-        headers=all_headers,
+        headers=error_headers(status_code, headers),
     )
 
 
@@ -49,29 +59,26 @@ def _count(request: Request[Any, Any, Any], reason: str) -> None:
     container_of(request.app.state).metrics().record_error(reason)
 
 
-def handle_titan_error(request: Request[Any, Any, Any], exc: TitanError) -> Response[bytes]:
-    _count(request, exc.reason)
-    remote = request.client.host if request.client else "-"
-    log.info(
-        "denied %s %s from %s: %s (%s) %s",
-        request.method,
-        request.url.path,
-        remote,
-        exc.error,
-        exc.reason,
-        exc.error_description,
-    )
-    container_of(request.app.state).audit().record(
+def record_denial(container: Container, exc: TitanError, method: str, path: str, remote: str) -> dict[str, str]:
+    """Count, log and audit a refused request; the extra headers its answer needs."""
+    container.metrics().record_error(exc.reason)
+    log.info("denied %s %s from %s: %s (%s) %s", method, path, remote, exc.error, exc.reason, exc.error_description)
+    container.audit().record(
         "denial",
         "denied",
         client_id=exc.client_id,
         remote=remote,
         reason=exc.reason,
-        detail=f"{request.method} {request.url.path}: {exc.error}",
+        detail=f"{method} {path}: {exc.error}",
     )
     retry_after = getattr(exc, "retry_after", None)
-    headers = {"Retry-After": str(retry_after)} if retry_after is not None else None
-    return error_response(exc.status_code, exc.error, exc.error_description, headers)
+    return {} if retry_after is None else {"Retry-After": str(retry_after)}
+
+
+def handle_titan_error(request: Request[Any, Any, Any], exc: TitanError) -> Response[bytes]:
+    remote = request.client.host if request.client else "-"
+    extra = record_denial(container_of(request.app.state), exc, request.method, request.url.path, remote)
+    return error_response(exc.status_code, exc.error, exc.error_description, extra)
 
 
 def handle_http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Response[bytes]:

@@ -14,10 +14,9 @@ from app.encoding import json_encoder
 from app.errors import InvalidRequest, InvalidTarget, UnsupportedGrantType
 from app.http.credentials import remote_address
 from app.http.deps import Services
-from app.http.errors import JSON
+from app.http.errors import JSON, NO_STORE
 from app.http.forms import one, read_form
 from app.http.schemas import IntrospectionResponse, OAuthTokenResponse
-from app.http.tokens import NO_STORE
 from app.minting import Minter, MintRequest
 
 

@@ -1,0 +1,1 @@
+"""Apps Titan is measured against: the seed's design and a framework-free ceiling."""
