@@ -32,3 +32,14 @@ type:
 
 # Everything CI runs: tests, lint and types.
 check: test lint type
+
+# Side-by-side benchmark (seed baseline, ceiling, Titan); installs wrk and the baselines' packages if missing.
+bench *args:
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+    {{bin}}/pip install -q -e '.[dev,bench]'
+    {{bin}}/python -m bench.run {{args}}
+
+# RSS of the Titan worker after 10 thousand and after 1 million mints.
+bench-memory *args:
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+    {{bin}}/python -m bench.memory {{args}}

@@ -217,6 +217,35 @@ def cmd_tokens_revoke(container: Container, args: argparse.Namespace) -> None:
     print(f"token {args.jti} revoked; introspection answers inactive within a refresh interval")
 
 
+def cmd_bench(container: Container, args: argparse.Namespace) -> None:
+    import asyncio
+    import os
+
+    from app.bench import ENDPOINTS, report, run_bench
+
+    secret = args.client_secret or os.environ.get("TITAN_BENCH_CLIENT_SECRET", "")
+    if args.endpoint != "jwks" and (not args.client_id or not secret):
+        raise CliError("give --client-id and the secret (--client-secret or TITAN_BENCH_CLIENT_SECRET)")
+    if args.endpoint not in ENDPOINTS or args.connections < 1 or args.duration <= 0:
+        raise CliError("--connections must be positive and --duration more than 0")
+    print(f"titan bench: {args.endpoint} at {args.url}, {args.connections} connections, {args.duration:g} s")
+    try:
+        tally = asyncio.run(
+            run_bench(
+                args.url,
+                endpoint=args.endpoint,
+                client_id=args.client_id or "",
+                secret=secret,
+                audience=args.audience,
+                connections=args.connections,
+                duration=args.duration,
+            )
+        )
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    print(report(tally, args.duration))
+
+
 def cmd_audit_tail(container: Container, args: argparse.Namespace) -> None:
     path = container.settings().audit_path
     follow_audit(path, lines=args.lines, follow=args.follow)
@@ -375,6 +404,16 @@ def build_parser() -> argparse.ArgumentParser:
     token_revoke.add_argument("jti")
     token_revoke.add_argument("--client", help="the client it was issued to, for the audit log")
     token_revoke.set_defaults(handler=cmd_tokens_revoke)
+
+    bench = commands.add_parser("bench", help="a short load test against a running instance")
+    bench.add_argument("--url", default="http://127.0.0.1:8000")
+    bench.add_argument("--endpoint", choices=("v1", "oauth2", "jwks"), default="v1")
+    bench.add_argument("--client-id")
+    bench.add_argument("--client-secret", help="or set TITAN_BENCH_CLIENT_SECRET (keeps it out of ps)")
+    bench.add_argument("--audience", default="billing")
+    bench.add_argument("--connections", type=int, default=64)
+    bench.add_argument("--duration", type=float, default=10.0, help="seconds")
+    bench.set_defaults(handler=cmd_bench)
 
     audit = commands.add_parser("audit", help="read the audit log").add_subparsers(
         dest="action", required=True, metavar="ACTION"

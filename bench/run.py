@@ -221,8 +221,10 @@ def scenarios(quick: bool) -> list[Scenario]:
 def register_client(workdir: Path) -> str:
     env = {**os.environ, "TITAN_DATA_DIR": str(workdir / "titan-data"), "TITAN_LOG_LEVEL": "warning"}
     output = subprocess.run(
-        [str(VENV_BIN / "titan"), "clients", "add", "bench", "--audience", "billing", "--scope", "invoices:read"]
-        + ["--rate", "1000000", "--burst", "1000000", "--json"],
+        [
+            *(str(VENV_BIN / "titan"), "clients", "add", "bench", "--audience", "billing"),
+            *("--scope", "invoices:read", "--rate", "1000000", "--burst", "1000000", "--json"),
+        ],
         capture_output=True,
         text=True,
         env=env,
@@ -330,7 +332,8 @@ def table(results: list[Result]) -> str:
         )
 
     lines = [
-        "| system | variant | endpoint | conns | req/s | p50 ms | p99 ms | ×seed | ×ceiling | errors | tokens verified |",
+        "| system | variant | endpoint | conns | req/s | p50 ms | p99 ms | ×seed | ×ceiling | errors "
+        "| tokens verified |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for result in results:
@@ -347,18 +350,15 @@ def table(results: list[Result]) -> str:
 
 def svg_plot(results: list[Result]) -> str:
     """req/s and p99 against connections for the three systems (v1, one core), as a small SVG."""
+
+    def chosen(result: Result, name: str) -> bool:
+        s = result.scenario
+        if s.system != name or s.endpoint != "v1" or s.server_cpus != "0":
+            return False
+        return name != "titan" or s.variant == "inline, 1 core"
+
     series = {
-        name: sorted(
-            (r.scenario.connections, r.rps, r.p99)
-            for r in results
-            if (
-                r.scenario.system == name
-                and r.scenario.endpoint == "v1"
-                and r.scenario.server_cpus == "0"
-                and "pool" not in r.scenario.variant
-            )
-            or (name != "titan" and r.scenario.system == name)
-        )
+        name: sorted((r.scenario.connections, r.rps, r.p99) for r in results if chosen(r, name))
         for name in ("seed", "ceiling", "titan")
     }
     colours = {"seed": "#d62728", "ceiling": "#7f7f7f", "titan": "#1f77b4"}

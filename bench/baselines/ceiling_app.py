@@ -1,5 +1,8 @@
 """The ceiling: a framework-free ASGI app on Granian that decodes the body with msgspec and signs a
-hand-assembled ES256 JWS with cryptography, nothing else. Run: granian --interface asgi bench.baselines.ceiling_app:app"""
+hand-assembled ES256 JWS with cryptography, nothing else.
+
+Run: granian --interface asgi bench.baselines.ceiling_app:app
+"""
 
 from __future__ import annotations
 

@@ -142,3 +142,34 @@ def test_invalid_settings_stop_start_up_naming_the_variable(env: dict[str, str],
     result = run_cli({**env, "TITAN_THREADS_PER_WORKER": "lots"}, "serve")
     assert result.returncode == 2
     assert "TITAN_THREADS_PER_WORKER" in result.stderr
+
+
+def test_titan_bench_against_a_running_server(env: dict[str, str], servers: list[TitanProcess], tmp_path: Path) -> None:
+    server = TitanProcess(env, tmp_path / "titan.log")
+    servers.append(server)
+    server.start()
+    secret = add_client(env, "loadtest", "--audience", "billing", "--rate", "100000", "--burst", "100000")
+    mint_when_ready(server, "loadtest", secret)
+    result = run_cli(
+        {**env, "TITAN_BENCH_CLIENT_SECRET": secret},
+        *("bench", "--url", server.base_url, "--client-id", "loadtest", "--connections", "4", "--duration", "1"),
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {
+        line.strip().split("  ", 1)[0]: line.strip().split("  ", 1)[-1].strip()
+        for line in result.stdout.splitlines()[1:]
+    }
+    assert int(rows["status 200"].replace(",", "")) > 0
+    assert rows["socket errors"] == "0"
+    assert set(rows) == {
+        "requests answered",
+        "2xx per second",
+        "latency p50",
+        "latency p95",
+        "latency p99",
+        "latency max",
+        "status 200",
+        "socket errors",
+    }
+    assert secret not in result.stdout + result.stderr
+    server.stop()
