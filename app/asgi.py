@@ -17,7 +17,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 from app import __version__
 from app.http.deps import DEPENDENCIES
 from app.http.errors import EXCEPTION_HANDLERS
-from app.http.mint_route import document_mint_route, mint_fast_path
+from app.http.fast import document_fast_routes, fast_routes
 from app.http.oauth import OAuthController
 from app.http.ops import OpsController
 from app.http.wellknown import WellKnownController
@@ -70,7 +70,7 @@ def create_app(container: Container | None = None) -> Litestar:
 
     app = Litestar(
         route_handlers=[OAuthController, WellKnownController, OpsController],
-        on_startup=[document_mint_route],
+        on_startup=[document_fast_routes],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,  # type: ignore[arg-type]
         lifespan=[lifespan],
@@ -87,7 +87,7 @@ def create_app(container: Container | None = None) -> Litestar:
         ),
         logging_config=None,
     )
-    # POST /v1/tokens, the hottest route, is answered ahead of Litestar's router and per-route
-    # middleware; every other request goes through Litestar as usual.
-    app.asgi_handler = mint_fast_path(container)(app.asgi_handler)
+    # The hottest routes (minting and the JWKS) are answered ahead of Litestar's router and
+    # per-route middleware; every other request goes through Litestar as usual.
+    app.asgi_handler = fast_routes(container)(app.asgi_handler)
     return app

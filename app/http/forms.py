@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from typing import Any, Final
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
 from litestar import Request
 
-from app.errors import InvalidRequest, UnsupportedMediaType
+from app.errors import InvalidRequest, InvalidTarget, UnsupportedMediaType
 
 FORM: Final = "application/x-www-form-urlencoded"
 MAX_FIELDS: Final = 64
@@ -44,3 +44,26 @@ async def read_form(request: Request[Any, Any, Any]) -> dict[str, list[str]]:
 def one(fields: dict[str, list[str]], name: str) -> str | None:
     values = fields.get(name)
     return None if values is None else values[0]
+
+
+def form_audience(fields: dict[str, list[str]]) -> tuple[str, ...] | None:
+    audiences, resources = fields.get("audience", []), fields.get("resource", [])
+    if audiences and resources:
+        raise InvalidRequest("send either audience or resource, not both", reason="audience_and_resource")
+    for resource in resources:
+        parts = urlsplit(resource)
+        if not parts.scheme or not parts.netloc or parts.fragment:
+            raise InvalidTarget(
+                "resource must be an absolute URI without a fragment (RFC 8707 §2)",
+                reason="resource_malformed",
+            )
+    return tuple(audiences or resources) or None
+
+
+def form_ttl(fields: dict[str, list[str]]) -> int | None:
+    text = one(fields, "ttl")
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 9:
+        raise InvalidRequest("ttl must be a whole number of seconds", reason="ttl_invalid")
+    return int(text)

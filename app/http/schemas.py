@@ -54,6 +54,20 @@ class OAuthTokenResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     scope: str | None = None
 
 
+class OAuthTokenForm(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Form fields of POST /oauth2/token (documentation; the form is parsed by app/http/forms.py)."""
+
+    grant_type: str
+    audience: str | None = None
+    resource: str | None = None
+    scope: str | None = None
+    ttl: int | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_assertion_type: str | None = None
+    client_assertion: str | None = None
+
+
 class IntrospectionResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     """Introspection response, RFC 7662 §2.2: the claims of an active token, or only active false."""
 

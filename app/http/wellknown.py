@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from litestar import Controller, Request, Response, get
+from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from app.clients.assertions import ACCEPTED_ALGS
@@ -16,13 +16,6 @@ from app.stats import Observed
 JWKS_MEDIA_TYPE: Final = "application/jwk-set+json"
 AUTH_METHODS: Final = ["client_secret_basic", "client_secret_post", "private_key_jwt"]
 ASSERTION_ALGS: Final = sorted(ACCEPTED_ALGS)
-
-
-def _etag_matches(header: str | None, etag: str) -> bool:
-    if header is None:
-        return False
-    candidates = {candidate.strip().removeprefix("W/") for candidate in header.split(",")}
-    return "*" in candidates or etag in candidates
 
 
 def discovery_document(observed: NamedDependency[Observed]) -> dict[str, Any]:
@@ -52,22 +45,6 @@ def discovery_document(observed: NamedDependency[Observed]) -> dict[str, Any]:
 class WellKnownController(Controller):
     path = "/.well-known"
     tags = ["discovery"]  # noqa: RUF012
-
-    @get(
-        "/jwks.json",
-        operation_id="jwks",
-        name="wellknown:jwks",
-        summary="Public signing keys (JWKS)",
-        description="Cache it for its max-age; refetch when a token names an unknown kid.",
-    )
-    async def jwks(self, request: Request[Any, Any, Any], observed: NamedDependency[Observed]) -> Response[bytes]:
-        observed.metrics.record_jwks_request()
-        key_set = observed.keyring.key_set
-        max_age = observed.settings.jwks_max_age
-        headers = {"Cache-Control": f"public, max-age={max_age}", "ETag": key_set.jwks_etag}
-        if _etag_matches(request.headers.get("if-none-match"), key_set.jwks_etag):
-            return Response(content=b"", status_code=304, headers=headers)
-        return Response(content=key_set.jwks_body, media_type=JWKS_MEDIA_TYPE, headers=headers)
 
     @get(
         "/openid-configuration",
