@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
+import os
 from typing import Final
 
 import msgspec
 
+from app.encoding import b64url
 from app.policy import Grant
 
 JTI_BYTES: Final = 16  # 128 random bits
@@ -30,7 +31,7 @@ claims_encoder: Final = msgspec.json.Encoder()
 
 
 def new_jti() -> str:
-    return secrets.token_urlsafe(JTI_BYTES)
+    return b64url(os.urandom(JTI_BYTES)).decode("ascii")
 
 
 def build_claims(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import base64
+import binascii
 from typing import Final
 
 import msgspec
@@ -10,5 +10,9 @@ import msgspec
 json_encoder: Final = msgspec.json.Encoder()
 
 
+_URLSAFE: Final = bytes.maketrans(b"+/", b"-_")
+
+
 def b64url(data: bytes) -> bytes:
-    return base64.urlsafe_b64encode(data).rstrip(b"=")
+    """base64url without padding (RFC 7515 §2), as used in every JWS segment."""
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=")

@@ -81,6 +81,18 @@ class Gate:
         return True
 
     @property
+    def inline(self) -> bool:
+        return self._inline
+
+    def run_inline(self, fn: Callable[..., T], *args: object) -> T:
+        """Inline mode: run ``fn`` now on the loop. It never yields, so no second call can start
+        meanwhile and a slot would always be free: only count it."""
+        if self._semaphore is None:
+            raise Unavailable("the service is shutting down", reason="shutting_down")
+        self._admitted += 1
+        return fn(*args)
+
+    @property
     def accepting(self) -> bool:
         return self._semaphore is not None
 
@@ -104,10 +116,7 @@ class Gate:
         if semaphore is None:
             raise Unavailable("the service is shutting down", reason="shutting_down")
         if self._inline:
-            # Signing on the loop never yields, so no second call can start meanwhile: a slot
-            # would always be free. Count it and run.
-            self._admitted += 1
-            return fn(*args)
+            return self.run_inline(fn, *args)
         if semaphore.locked():
             await self._wait_for_slot(semaphore)
         else:

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from app.audit import AuditLog
-from app.claims import build_claims, claims_encoder, new_jti
+from app.claims import AccessTokenClaims, build_claims, claims_encoder, new_jti
 from app.clients.model import Client
 from app.encoding import b64url
 from app.errors import TitanError, UnauthorizedClient
@@ -16,7 +16,7 @@ from app.keys.keyring import Keyring
 from app.limits import RateLimiter
 from app.metrics import MetricsStore
 from app.policy import decide
-from app.signing.port import Signer
+from app.signing.port import Signer, SigningKey
 from settings import Settings
 
 
@@ -68,14 +68,41 @@ class Minter:
         self._jti_factory = jti_factory
 
     async def mint(self, client: Client, request: MintRequest, *, endpoint: str, remote: str) -> MintedToken:
+        started = time.perf_counter()
         try:
-            return await self._mint(client, request, endpoint=endpoint, remote=remote)
+            key, claims, signing_input = self._prepare(client, request)
+            if self._gate.inline:  # signing on the loop: no reason to suspend this coroutine
+                signature = self._gate.run_inline(self._signer.sign, key, signing_input)
+            else:
+                signature = await self._gate.run(self._signer.sign, key, signing_input)
         except TitanError as exc:
             exc.client_id = client.client_id
             raise
+        self._metrics.record_signature()
+        token = (signing_input + b"." + b64url(signature)).decode("ascii")
+        self._metrics.record_mint(endpoint, time.perf_counter() - started)
+        self._audit.record(
+            "mint",
+            client_id=client.client_id,
+            audience=claims.aud,
+            scope=claims.scope,
+            kid=key.kid,
+            jti=claims.jti,
+            expires_at=claims.exp,
+            remote=remote,
+            method=endpoint,
+        )
+        return MintedToken(
+            access_token=token,
+            expires_in=claims.exp - claims.iat,
+            expires_at=claims.exp,
+            scope=claims.scope or "",
+            kid=key.kid,
+            jti=claims.jti,
+        )
 
-    async def _mint(self, client: Client, request: MintRequest, *, endpoint: str, remote: str) -> MintedToken:
-        started = time.perf_counter()
+    def _prepare(self, client: Client, request: MintRequest) -> tuple[SigningKey, AccessTokenClaims, bytes]:
+        """Policy and claims: the key, the claims and the JWS signing input."""
         settings = self._settings
         if client.disabled:
             raise UnauthorizedClient(f"client {client.client_id!r} is disabled", reason="client_disabled")
@@ -99,26 +126,4 @@ class Minter:
             jti=self._jti_factory(),
         )
         signing_input = key.header_segment + b"." + b64url(claims_encoder.encode(claims))
-        signature = await self._gate.run(self._signer.sign, key, signing_input)
-        self._metrics.record_signature()
-        token = (signing_input + b"." + b64url(signature)).decode("ascii")
-        self._metrics.record_mint(endpoint, time.perf_counter() - started)
-        self._audit.record(
-            "mint",
-            client_id=client.client_id,
-            audience=claims.aud,
-            scope=claims.scope,
-            kid=key.kid,
-            jti=claims.jti,
-            expires_at=claims.exp,
-            remote=remote,
-            method=endpoint,
-        )
-        return MintedToken(
-            access_token=token,
-            expires_in=grant.ttl,
-            expires_at=claims.exp,
-            scope=claims.scope or "",
-            kid=key.kid,
-            jti=claims.jti,
-        )
+        return key, claims, signing_input

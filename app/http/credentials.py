@@ -38,7 +38,11 @@ def parse_basic(header: str, method: str = "client_secret_basic") -> SecretCrede
     if not colon:
         raise InvalidClient("the Basic credentials must be client_id:client_secret", reason="malformed_credentials")
     # RFC 6749 §2.3.1: both parts are form-urlencoded before Basic encoding.
-    return check_credentials(unquote_plus(client_id), unquote_plus(secret), method)
+    return check_credentials(_form_decoded(client_id), _form_decoded(secret), method)
+
+
+def _form_decoded(text: str) -> str:
+    return unquote_plus(text) if "%" in text or "+" in text else text
 
 
 def check_credentials(client_id: str, secret: str, method: str) -> SecretCredentials:

@@ -21,6 +21,7 @@ from litestar._openapi.plugin import OpenAPIPlugin
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from app.clients.authenticate import Authenticator
 from app.encoding import json_encoder
 from app.errors import (
     InvalidRequest,
@@ -35,8 +36,11 @@ from app.http.errors import error_body, error_headers, record_denial
 from app.http.forms import FORM, form_audience, form_ttl, one, parse_form
 from app.http.openapi import describe_fast_routes
 from app.http.schemas import OAuthTokenResponse, TokenResponse, mint_body_decoder
-from app.minting import MintRequest
+from app.keys.keyring import Keyring
+from app.metrics import MetricsStore
+from app.minting import Minter, MintRequest
 from containers import Container
+from settings import Settings
 
 log = logging.getLogger("titan.http")
 
@@ -109,16 +113,40 @@ def etag_matches(header: bytes | None, etag: str) -> bool:
     return b"*" in candidates or etag.encode() in candidates
 
 
+@dataclass(frozen=True, slots=True)
+class _Collaborators:
+    authenticator: Authenticator
+    minter: Minter
+    keyring: Keyring
+    metrics: MetricsStore
+    settings: Settings
+
+
 class FastRoutes:
     """Handlers for the hot routes, with collaborators resolved from the container on first use."""
 
     def __init__(self, container: Container) -> None:
         self._container = container
+        self._resolved: _Collaborators | None = None
         self._routes: dict[str, tuple[str, Callable[[FastRequest, Receive], Awaitable[Answer]]]] = {
             MINT_PATH: ("POST", self.mint),
             TOKEN_PATH: ("POST", self.oauth_token),
             JWKS_PATH: ("GET", self.jwks),
         }
+
+    @property
+    def _use(self) -> _Collaborators:
+        """The container's collaborators, resolved on first use (after any test overrides)."""
+        if self._resolved is None:
+            container = self._container
+            self._resolved = _Collaborators(
+                authenticator=container.authenticator(),
+                minter=container.minter(),
+                keyring=container.keyring(),
+                metrics=container.metrics(),
+                settings=container.settings(),
+            )
+        return self._resolved
 
     def wrap(self, app: ASGIApp) -> ASGIApp:
         """Litestar's ASGI handler, with the hot routes answered first."""
@@ -167,16 +195,16 @@ class FastRoutes:
         return exc.status_code, headers, error_body(exc.error, exc.error_description)
 
     async def mint(self, request: FastRequest, receive: Receive) -> Answer:
-        container = self._container
-        client = await container.authenticator().authenticate(header_credentials(request.authorization), request.remote)
+        use = self._use
+        client = await use.authenticator.authenticate(header_credentials(request.authorization), request.remote)
         if request.media_type() != b"application/json":
             raise UnsupportedMediaType("the body must be application/json", reason="wrong_content_type")
         try:
-            body = mint_body_decoder.decode(await read_body(request, receive, container.settings().max_body_bytes))
+            body = mint_body_decoder.decode(await read_body(request, receive, use.settings.max_body_bytes))
         except msgspec.DecodeError as exc:
             raise InvalidRequest(f"invalid request body: {exc}", reason="malformed_body") from None
         audience = (body.audience,) if isinstance(body.audience, str) else tuple(body.audience)
-        token = await container.minter().mint(
+        token = await use.minter.mint(
             client, MintRequest(audience=audience, scope=body.scope, ttl=body.ttl), endpoint="v1", remote=request.remote
         )
         answer = TokenResponse(
@@ -192,12 +220,12 @@ class FastRoutes:
 
     async def oauth_token(self, request: FastRequest, receive: Receive) -> Answer:
         """The client credentials grant (RFC 6749 §4.4), errors per §5.2."""
-        container = self._container
+        use = self._use
         if request.media_type() != FORM.encode():
             raise UnsupportedMediaType(f"the body must be {FORM}", reason="wrong_content_type")
-        fields = parse_form(await read_body(request, receive, container.settings().max_body_bytes))
+        fields = parse_form(await read_body(request, receive, use.settings.max_body_bytes))
         credentials = form_credentials(request.authorization, fields)
-        client = await container.authenticator().authenticate(credentials, request.remote)
+        client = await use.authenticator.authenticate(credentials, request.remote)
         grant_type = one(fields, "grant_type")
         if grant_type is None:
             raise InvalidRequest("grant_type is required", reason="grant_type_missing")
@@ -206,18 +234,18 @@ class FastRoutes:
         mint_request = MintRequest(
             audience=form_audience(fields), scope=one(fields, "scope") or None, ttl=form_ttl(fields)
         )
-        token = await container.minter().mint(client, mint_request, endpoint="oauth2", remote=request.remote)
+        token = await use.minter.mint(client, mint_request, endpoint="oauth2", remote=request.remote)
         answer = OAuthTokenResponse(
             access_token=token.access_token, token_type="Bearer", expires_in=token.expires_in, scope=token.scope or None
         )
         return 200, TOKEN_HEADERS, json_encoder.encode(answer)
 
     async def jwks(self, request: FastRequest, receive: Receive) -> Answer:
-        container = self._container
-        container.metrics().record_jwks_request()
-        key_set = container.keyring().key_set
+        use = self._use
+        use.metrics.record_jwks_request()
+        key_set = use.keyring.key_set
         headers: Headers = [
-            (b"cache-control", f"public, max-age={container.settings().jwks_max_age}".encode()),
+            (b"cache-control", f"public, max-age={use.settings.jwks_max_age}".encode()),
             (b"etag", key_set.jwks_etag.encode()),
         ]
         if etag_matches(request.if_none_match, key_set.jwks_etag):
