@@ -47,8 +47,22 @@ class AuditEvent(msgspec.Struct, frozen=True, omit_defaults=True):
 _encoder: Final = msgspec.json.Encoder()
 
 
-def _now_iso(clock: float) -> str:
-    return datetime.fromtimestamp(clock, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+class _Timestamps:
+    """ISO 8601 UTC with milliseconds; the part down to the second is formatted once per second."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, moment: float) -> str:
+        second = int(moment)
+        if second != self._second:
+            self._second = second
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        return f"{self._prefix}.{int((moment - second) * 1000):03d}Z"
+
+
+_now_iso: Final = _Timestamps()  # used by the writer thread only
 
 
 class RotatingWriter:
