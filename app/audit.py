@@ -73,20 +73,23 @@ class RotatingWriter:
         self._max_bytes = max_bytes
         self._backups = backups
         self._handle: IO[bytes] | None = None
+        self._size = 0  # tracked here: asking the file would be a system call per line
 
     def _open(self) -> IO[bytes]:
         if self._handle is None:
             self.path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
             fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
+            self._size = os.fstat(fd).st_size
             self._handle = os.fdopen(fd, "ab")
         return self._handle
 
     def write(self, line: bytes) -> None:
         handle = self._open()
-        if handle.tell() + len(line) > self._max_bytes and handle.tell() > 0:
+        if self._size + len(line) > self._max_bytes and self._size > 0:
             self._rotate()
             handle = self._open()
         handle.write(line)
+        self._size += len(line)
 
     def flush(self) -> None:
         if self._handle is not None:
