@@ -118,6 +118,12 @@ class Settings:
     assertion_max_lifetime: int = 300
     client_jwks_refresh: int = 300
     allow_insecure_jwks_uri: bool = False
+    tls_cert_file: Path | None = None
+    tls_key_file: Path | None = None
+
+    @property
+    def tls(self) -> bool:
+        return self.tls_cert_file is not None
 
     @property
     def slots(self) -> int:
@@ -187,6 +193,8 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "assertion_max_lifetime": parse_duration,
     "client_jwks_refresh": parse_duration,
     "allow_insecure_jwks_uri": _parse_bool,
+    "tls_cert_file": lambda text: Path(_parse_text(text)),
+    "tls_key_file": lambda text: Path(_parse_text(text)),
 }
 
 # (field, lowest, highest): bounds checked after parsing, named by variable on failure.
@@ -267,6 +275,16 @@ def _check_invariants(settings: Settings) -> None:
         )
 
 
+def _check_tls(settings: Settings) -> None:
+    if (settings.tls_cert_file is None) != (settings.tls_key_file is None):
+        missing = "tls_key_file" if settings.tls_key_file is None else "tls_cert_file"
+        raise SettingsError(env_name(missing), "TLS needs both TITAN_TLS_CERT_FILE and TITAN_TLS_KEY_FILE")
+    for field in ("tls_cert_file", "tls_key_file"):
+        path = getattr(settings, field)
+        if path is not None and not path.is_file():
+            raise SettingsError(env_name(field), f"no such file: {path}")
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read TITAN_* variables; raise SettingsError naming the first variable that is wrong."""
     env = os.environ if environ is None else environ
@@ -296,6 +314,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             )
             raise SettingsError(env_name(field), f"must be between {lowest} and {highest}, got {value}{hint}")
     _check_invariants(settings)
+    _check_tls(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
-    issuer = settings.issuer or f"http://{host}:{settings.port}"
+    scheme = "https" if settings.tls else "http"
+    issuer = settings.issuer or f"{scheme}://{host}:{settings.port}"
     return dataclasses.replace(settings, issuer=_check_issuer(issuer))

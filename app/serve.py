@@ -23,7 +23,8 @@ def serve(container: Container) -> None:
     settings = container.settings()
     configure_logging(settings.log_level)
     preflight(container)
-    log.info("serving on %s:%d (one Granian worker)", settings.host, settings.port)
+    scheme = "https" if settings.tls else "http"
+    log.info("serving %s on %s:%d (one Granian worker)", scheme, settings.host, settings.port)
     Granian(
         "app.asgi:create_app",
         factory=True,
@@ -34,4 +35,6 @@ def serve(container: Container) -> None:
         log_access=False,
         log_level=settings.log_level,  # type: ignore[arg-type]
         workers_kill_timeout=int(SHUTDOWN_GRACE_SECONDS) + 5,
+        ssl_cert=settings.tls_cert_file,
+        ssl_key=settings.tls_key_file,
     ).serve()

@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -52,7 +53,10 @@ class TitanProcess:
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
         self.env = {**os.environ, **env, "TITAN_PORT": str(self.port), "TITAN_HOST": "127.0.0.1"}
-        self.base_url = f"http://127.0.0.1:{self.port}"
+        certificate = env.get("TITAN_TLS_CERT_FILE")
+        # Trust the test's own certificate for https.
+        self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=certificate) if certificate else True
+        self.base_url = f"{'https' if certificate else 'http'}://127.0.0.1:{self.port}"
         self.log_path = log_path
         self.process: subprocess.Popen[bytes] | None = None
 
@@ -71,7 +75,7 @@ class TitanProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"titan serve exited with {self.process.returncode}:\n{self.logs()}")
             try:
-                if httpx.get(f"{self.base_url}/readyz", timeout=1).status_code == 200:
+                if httpx.get(f"{self.base_url}/readyz", timeout=1, verify=self.verify).status_code == 200:
                     return self
             except httpx.TransportError:
                 pass
@@ -94,7 +98,7 @@ class TitanProcess:
         return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
 
     def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.get(self.base_url + path, timeout=10, **kwargs)
+        return httpx.get(self.base_url + path, timeout=10, verify=self.verify, **kwargs)
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
-        return httpx.post(self.base_url + path, timeout=10, **kwargs)
+        return httpx.post(self.base_url + path, timeout=10, verify=self.verify, **kwargs)

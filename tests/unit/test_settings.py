@@ -173,3 +173,18 @@ def test_a_schedule_of_seconds_is_allowed() -> None:
 def test_key_schedule_defaults() -> None:
     settings = load_settings({})
     assert (settings.key_rotation_interval, settings.key_publish_lead, settings.key_retire_hold) == (86400, 3600, 7200)
+
+
+def test_tls_needs_both_files_that_exist(tmp_path: Path) -> None:
+    cert, key = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert.write_text("x")
+    key.write_text("x")
+    with pytest.raises(SettingsError) as only_cert:
+        load_settings({"TITAN_TLS_CERT_FILE": str(cert)})
+    assert only_cert.value.variable == "TITAN_TLS_KEY_FILE"
+    with pytest.raises(SettingsError, match="no such file") as missing:
+        load_settings({"TITAN_TLS_CERT_FILE": str(cert), "TITAN_TLS_KEY_FILE": str(tmp_path / "nope")})
+    assert missing.value.variable == "TITAN_TLS_KEY_FILE"
+    settings = load_settings({"TITAN_TLS_CERT_FILE": str(cert), "TITAN_TLS_KEY_FILE": str(key)})
+    assert settings.tls
+    assert settings.issuer == "https://127.0.0.1:8000"
