@@ -109,17 +109,24 @@ class Refresher:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(self._wait())
-            try:
-                await self.refresh_once()
-                await self.rotate_once()
-                await asyncio.to_thread(self._registry.refresh_remote)
-                if self._clock() - self._last_purge >= PURGE_EVERY:
-                    await asyncio.to_thread(self._deny_list.load)  # drops entries of expired tokens
-                    self._last_purge = self._clock()
-                if self.last_error is not None:
-                    log.info("store refresh recovered")
-                self.last_error = None
-            except Exception as exc:  # keep minting with what is in memory; report the fault
-                self.failures += 1
-                self.last_error = f"{type(exc).__name__}: {exc}"
-                log.warning("store refresh failed, serving from memory: %s", self.last_error)
+            await self.cycle()
+
+    async def cycle(self) -> bool:
+        """One round of background work; a failure is reported, never raised: minting goes on
+        with what is in memory, and the next round retries. True when the round succeeded."""
+        try:
+            await self.refresh_once()
+            await self.rotate_once()
+            await asyncio.to_thread(self._registry.refresh_remote)
+            if self._clock() - self._last_purge >= PURGE_EVERY:
+                await asyncio.to_thread(self._deny_list.load)  # drops entries of expired tokens
+                self._last_purge = self._clock()
+        except Exception as exc:
+            self.failures += 1
+            self.last_error = f"{type(exc).__name__}: {exc}"
+            log.warning("store refresh failed, serving from memory: %s", self.last_error)
+            return False
+        if self.last_error is not None:
+            log.info("store refresh recovered")
+        self.last_error = None
+        return True

@@ -35,7 +35,7 @@ from app.http.credentials import form_credentials, header_credentials
 from app.http.errors import error_body, error_headers, record_denial
 from app.http.forms import FORM, form_audience, form_ttl, one, parse_form
 from app.http.openapi import describe_fast_routes
-from app.http.schemas import OAuthTokenResponse, TokenResponse, mint_body_decoder
+from app.http.schemas import OAuthTokenResponse, TokenResponse, decode_mint_body
 from app.keys.keyring import Keyring
 from app.metrics import MetricsStore
 from app.minting import Minter, MintRequest
@@ -200,7 +200,7 @@ class FastRoutes:
         if request.media_type() != b"application/json":
             raise UnsupportedMediaType("the body must be application/json", reason="wrong_content_type")
         try:
-            body = mint_body_decoder.decode(await read_body(request, receive, use.settings.max_body_bytes))
+            body = decode_mint_body(await read_body(request, receive, use.settings.max_body_bytes))
         except msgspec.DecodeError as exc:
             raise InvalidRequest(f"invalid request body: {exc}", reason="malformed_body") from None
         audience = (body.audience,) if isinstance(body.audience, str) else tuple(body.audience)

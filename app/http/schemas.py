@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Final
+import json
+from typing import Annotated, Any, Final
 
 import msgspec
 
@@ -92,3 +93,24 @@ class ErrorBody(msgspec.Struct, frozen=True):
 
 
 mint_body_decoder: Final = msgspec.json.Decoder(MintBody)
+_FIELD_NAMES: Final = tuple(f'"{name}"'.encode() for name in MintBody.__struct_fields__)
+
+
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    names = [name for name, _ in pairs]
+    if len(set(names)) != len(names):
+        raise ValueError("a key appears twice")
+    return dict(pairs)
+
+
+def decode_mint_body(body: bytes) -> MintBody:
+    """Strictly: unknown fields, wrong types and duplicate keys are all errors (msgspec.DecodeError)."""
+    request = mint_body_decoder.decode(body)
+    # A repeated key would silently mean its last value; refuse it. Only when a field name occurs
+    # twice in the raw bytes can a key be repeated, so the exact check is rarely needed.
+    if any(body.count(name) > 1 for name in _FIELD_NAMES):
+        try:
+            json.loads(body, object_pairs_hook=_no_duplicates)
+        except ValueError:
+            raise msgspec.DecodeError("JSON object has a duplicate key") from None
+    return request
