@@ -6,7 +6,7 @@ from typing import Any, Final
 
 import msgspec
 
-from app.http.schemas import ErrorBody, MintBody, OAuthTokenForm, OAuthTokenResponse, TokenResponse
+from app.http.schemas import ErrorBody, MintBody, OAuthTokenForm, OAuthTokenResponse, TokenForm, TokenResponse
 
 REF: Final = "#/components/schemas/{name}"
 
@@ -33,7 +33,7 @@ _COMMON_ERRORS: Final = {
 def describe_fast_routes(document: dict[str, Any]) -> None:
     """Add POST /v1/tokens, POST /oauth2/token and GET /.well-known/jwks.json to ``document``."""
     _, components = msgspec.json.schema_components(
-        [MintBody, TokenResponse, OAuthTokenForm, OAuthTokenResponse, ErrorBody], ref_template=REF
+        [MintBody, TokenResponse, OAuthTokenForm, OAuthTokenResponse, TokenForm, ErrorBody], ref_template=REF
     )
     document.setdefault("components", {}).setdefault("schemas", {}).update(components)
     schemes = document["components"].setdefault("securitySchemes", {})
@@ -89,3 +89,12 @@ def describe_fast_routes(document: dict[str, Any]) -> None:
             },
         }
     }
+
+    # Revocation and introspection are Litestar handlers that parse their form themselves:
+    # document the form and the errors they answer with.
+    form = {"application/x-www-form-urlencoded": {"schema": {"$ref": REF.format(name="TokenForm")}}}
+    for path in ("/oauth2/revoke", "/oauth2/introspect"):
+        operation = paths.get(path, {}).get("post")
+        if operation is not None:
+            operation["requestBody"] = {"required": True, "content": form}
+            operation.setdefault("responses", {}).update(_COMMON_ERRORS)

@@ -69,6 +69,17 @@ class OAuthTokenForm(msgspec.Struct, frozen=True, omit_defaults=True):
     client_assertion: str | None = None
 
 
+class TokenForm(msgspec.Struct, frozen=True, omit_defaults=True):
+    """Form fields of POST /oauth2/revoke and /oauth2/introspect, with the client's authentication."""
+
+    token: str
+    token_type_hint: str | None = None
+    client_id: str | None = None
+    client_secret: str | None = None
+    client_assertion_type: str | None = None
+    client_assertion: str | None = None
+
+
 class IntrospectionResponse(msgspec.Struct, frozen=True, omit_defaults=True):
     """Introspection response, RFC 7662 §2.2: the claims of an active token, or only active false."""
 

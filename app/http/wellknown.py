@@ -8,7 +8,6 @@ from litestar import Controller, Response, get
 from litestar.di import NamedDependency
 
 from app.clients.assertions import ACCEPTED_ALGS
-from app.encoding import json_encoder
 from app.http.errors import JSON
 from app.keys.keyring import PUBLISHED_STATES
 from app.stats import Observed
@@ -52,8 +51,8 @@ class WellKnownController(Controller):
         name="wellknown:openid",
         summary="OpenID Connect discovery document",
     )
-    async def openid_configuration(self, observed: NamedDependency[Observed]) -> Response[bytes]:
-        return Response(content=json_encoder.encode(discovery_document(observed)), media_type=JSON)
+    async def openid_configuration(self, observed: NamedDependency[Observed]) -> Response[dict[str, Any]]:
+        return Response(content=discovery_document(observed), media_type=JSON)
 
     @get(
         "/oauth-authorization-server",
@@ -61,5 +60,5 @@ class WellKnownController(Controller):
         name="wellknown:oauth",
         summary="OAuth 2.0 authorization server metadata (RFC 8414)",
     )
-    async def oauth_authorization_server(self, observed: NamedDependency[Observed]) -> Response[bytes]:
-        return Response(content=json_encoder.encode(discovery_document(observed)), media_type=JSON)
+    async def oauth_authorization_server(self, observed: NamedDependency[Observed]) -> Response[dict[str, Any]]:
+        return Response(content=discovery_document(observed), media_type=JSON)
