@@ -46,7 +46,7 @@ class OAuthController(Controller):
                 expires_at=int(claims["exp"]),
                 actor="client",
             )
-        return Response(content=b"", status_code=200, headers=NO_STORE)
+        return Response(content=b"", status_code=200, headers=NO_STORE, media_type="text/plain")  # RFC 7009: no body
 
     @post(
         "/introspect",
