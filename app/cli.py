@@ -36,6 +36,15 @@ def _iso(timestamp: int | None) -> str:
     return "-" if timestamp is None else datetime.fromtimestamp(timestamp, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _print_json(records: Sequence[object], fields: tuple[str, ...]) -> None:
+    """Records as a JSON list of objects with ``fields`` only (never secrets or private keys)."""
+    print(json.dumps([{name: _plain(getattr(record, name)) for name in fields} for record in records]))
+
+
+def _plain(value: object) -> object:
+    return list(value) if isinstance(value, tuple) else value
+
+
 def _print_table(rows: list[list[str]], header: list[str]) -> None:
     widths = [max(len(str(cell)) for cell in column) for column in zip(header, *rows, strict=True)]
     for row in [header, *rows]:
@@ -154,21 +163,7 @@ def _print_secret(args: argparse.Namespace, client_id: str, secret: str, verb: s
 def cmd_clients_list(container: Container, args: argparse.Namespace) -> None:
     clients = container.store().list_clients()
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "client_id": c.client_id,
-                        "audiences": list(c.audiences),
-                        "scopes": list(c.scopes),
-                        "max_ttl": c.max_ttl,
-                        "created_at": c.created_at,
-                        "updated_at": c.updated_at,
-                    }
-                    for c in clients
-                ]
-            )
-        )
+        _print_json(clients, ("client_id", "audiences", "scopes", "max_ttl", "created_at", "updated_at"))
         return
     rows = [
         [c.client_id, ",".join(c.audiences), " ".join(c.scopes) or "-", f"{c.max_ttl}s", _iso(c.updated_at)]
@@ -254,22 +249,7 @@ def cmd_audit_tail(container: Container, args: argparse.Namespace) -> None:
 def cmd_keys_list(container: Container, args: argparse.Namespace) -> None:
     keys = container.store().list_keys()
     if args.json:
-        print(
-            json.dumps(
-                [
-                    {
-                        "kid": k.kid,
-                        "alg": k.alg,
-                        "state": k.state,
-                        "created_at": k.created_at,
-                        "activates_at": k.activates_at,
-                        "retires_at": k.retires_at,
-                        "removed_at": k.removed_at,
-                    }
-                    for k in keys
-                ]
-            )
-        )
+        _print_json(keys, ("kid", "alg", "state", "created_at", "activates_at", "retires_at", "removed_at"))
         return
     rows = [
         [
