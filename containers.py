@@ -108,6 +108,7 @@ class Container(containers.DeclarativeContainer):
         max_waiting=settings.provided.mint_max_waiting,
         slot_timeout=settings.provided.mint_slot_timeout_sec,
         inline=settings.provided.signing_inline,
+        max_pending=settings.provided.max_pending_mints,
     )
 
     metrics = providers.Singleton(MetricsStore)

@@ -88,6 +88,7 @@ class Settings:
     semaphore_multiplier: int = 2
     mint_slot_timeout_sec: int = 60
     mint_max_waiting: int = 1024
+    max_pending_mints: int = 512
     signing_mode: str = "inline"
     issuer: str = ""
     host: str = "127.0.0.1"
@@ -120,6 +121,11 @@ class Settings:
     allow_insecure_jwks_uri: bool = False
     tls_cert_file: Path | None = None
     tls_key_file: Path | None = None
+    listen_backlog: int = 1024
+    max_concurrent_requests: int = 1024
+    max_header_bytes: int = 16384
+    header_read_timeout: int = 10
+    shutdown_drain: int = 2
 
     @property
     def tls(self) -> bool:
@@ -163,6 +169,7 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "semaphore_multiplier": _parse_int,
     "mint_slot_timeout_sec": parse_duration,
     "mint_max_waiting": _parse_int,
+    "max_pending_mints": _parse_int,
     "signing_mode": _parse_choice(SIGNING_MODES),
     "issuer": _parse_text,
     "host": _parse_text,
@@ -195,6 +202,11 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "allow_insecure_jwks_uri": _parse_bool,
     "tls_cert_file": lambda text: Path(_parse_text(text)),
     "tls_key_file": lambda text: Path(_parse_text(text)),
+    "listen_backlog": _parse_int,
+    "max_concurrent_requests": _parse_int,
+    "max_header_bytes": _parse_int,
+    "header_read_timeout": parse_duration,
+    "shutdown_drain": parse_duration,
 }
 
 # (field, lowest, highest): bounds checked after parsing, named by variable on failure.
@@ -225,6 +237,12 @@ _BOUNDS: Final = (
     ("assertion_max_lifetime", 1, 3600),
     ("client_jwks_refresh", 1, 86400),
     ("max_body_bytes", 256, 1_048_576),
+    ("max_pending_mints", 1, 1_000_000),
+    ("listen_backlog", 128, 65535),
+    ("max_concurrent_requests", 1, 1_000_000),
+    ("max_header_bytes", 8192, 1_048_576),
+    ("header_read_timeout", 1, 3600),
+    ("shutdown_drain", 0, 300),
 )
 
 

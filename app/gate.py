@@ -1,4 +1,4 @@
-"""The gate: a semaphore of slots guarding the crypto thread pool, with a bounded wait queue."""
+"""The gate: admission of mints (a bound on those in progress), then a semaphore of slots guarding the crypto pool."""
 
 from __future__ import annotations
 
@@ -27,6 +27,10 @@ class GateState:
     rejected: int
     timed_out: int
     accepting: bool
+    max_pending: int
+    pending: int
+    shed: int
+    draining: bool
 
 
 class Gate:
@@ -35,6 +39,12 @@ class Gate:
     A caller that finds every slot taken waits at most ``slot_timeout`` seconds; when
     ``max_waiting`` callers already wait it is refused at once. Both refusals are 503s with
     Retry-After, so overload sheds quickly instead of piling up.
+
+    Before any of that, ``enter`` admits a mint request as it arrives: at most ``max_pending``
+    are in progress at once (reading the body, authenticating, waiting, signing); beyond that a
+    request is refused at once with a 503. In inline mode this is the only bound, since inline
+    signing never waits for a slot. ``drain`` (on SIGTERM) refuses every new mint the same way
+    while in-flight ones finish.
     """
 
     def __init__(
@@ -45,6 +55,7 @@ class Gate:
         max_waiting: int,
         slot_timeout: float,
         inline: bool,
+        max_pending: int = 1_000_000,
     ) -> None:
         if slots < 1:
             raise ValueError("a gate needs at least one slot")
@@ -60,6 +71,10 @@ class Gate:
         self._admitted = 0
         self._rejected = 0
         self._timed_out = 0
+        self._max_pending = max_pending
+        self._pending = 0
+        self._shed = 0
+        self._draining = False
 
     def open(self) -> None:
         """Create the loop-bound parts; call from inside the running loop (the app lifespan)."""
@@ -80,6 +95,26 @@ class Gate:
             return False
         return True
 
+    def enter(self) -> None:
+        """Admit one mint request now, or raise Unavailable; pair every success with ``leave``."""
+        if self._draining or self._semaphore is None:
+            raise Unavailable("the service is shutting down", reason="shutting_down")
+        if self._pending >= self._max_pending:
+            self._shed += 1
+            raise Unavailable("too many mints are in progress; retry shortly", reason="overloaded")
+        self._pending += 1
+
+    def leave(self) -> None:
+        self._pending -= 1
+
+    def drain(self) -> None:
+        """Refuse new mints from now on (503, shutting_down); those in flight finish."""
+        self._draining = True
+
+    @property
+    def draining(self) -> bool:
+        return self._draining
+
     @property
     def inline(self) -> bool:
         return self._inline
@@ -94,7 +129,7 @@ class Gate:
 
     @property
     def accepting(self) -> bool:
-        return self._semaphore is not None
+        return self._semaphore is not None and not self._draining
 
     def state(self) -> GateState:
         return GateState(
@@ -108,6 +143,10 @@ class Gate:
             rejected=self._rejected,
             timed_out=self._timed_out,
             accepting=self.accepting,
+            max_pending=self._max_pending,
+            pending=self._pending,
+            shed=self._shed,
+            draining=self._draining,
         )
 
     async def run(self, fn: Callable[..., T], *args: object) -> T:

@@ -73,6 +73,10 @@ def stats_document(observed: Observed) -> dict[str, Any]:
             "admitted": gate.admitted,
             "rejected": gate.rejected,
             "timed_out": gate.timed_out,
+            "max_pending": gate.max_pending,
+            "pending": gate.pending,
+            "shed": gate.shed,
+            "draining": gate.draining,
         },
         "throughput": {
             "last_second": last_second,
@@ -224,6 +228,9 @@ def prometheus_text(observed: Observed) -> str:
             gate.rejected,
         ),
         ("titan_gate_timed_out_total", "counter", "Mints that waited past the slot timeout.", gate.timed_out),
+        ("titan_gate_pending", "gauge", "Mint requests in progress now (admitted, not yet answered).", gate.pending),
+        ("titan_gate_shed_total", "counter", "Mint requests refused at admission (overload).", gate.shed),
+        ("titan_gate_draining", "gauge", "1 while shutting down (new mints refused).", int(gate.draining)),
         ("titan_clients_registered", "gauge", "Registered clients.", len(observed.clients)),
         (
             "titan_store_refresh_failures_total",

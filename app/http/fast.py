@@ -31,6 +31,7 @@ from app.errors import (
     UnsupportedGrantType,
     UnsupportedMediaType,
 )
+from app.gate import Gate
 from app.http.credentials import form_credentials, header_credentials
 from app.http.errors import error_body, error_headers, record_denial
 from app.http.forms import FORM, form_audience, form_ttl, one, parse_form
@@ -46,6 +47,7 @@ log = logging.getLogger("titan.http")
 
 Headers = list[tuple[bytes, bytes]]
 Answer = tuple[int, Headers, bytes]
+Handler = Callable[["FastRequest", Receive], Awaitable[Answer]]
 
 MINT_PATH: Final = "/v1/tokens"
 TOKEN_PATH: Final = "/oauth2/token"
@@ -116,6 +118,7 @@ def etag_matches(header: bytes | None, etag: str) -> bool:
 @dataclass(frozen=True, slots=True)
 class _Collaborators:
     authenticator: Authenticator
+    gate: Gate
     minter: Minter
     keyring: Keyring
     metrics: MetricsStore
@@ -128,10 +131,11 @@ class FastRoutes:
     def __init__(self, container: Container) -> None:
         self._container = container
         self._resolved: _Collaborators | None = None
-        self._routes: dict[str, tuple[str, Callable[[FastRequest, Receive], Awaitable[Answer]]]] = {
-            MINT_PATH: ("POST", self.mint),
-            TOKEN_PATH: ("POST", self.oauth_token),
-            JWKS_PATH: ("GET", self.jwks),
+        # path -> (method, handler, whether it mints and so passes the gate's admission first)
+        self._routes: dict[str, tuple[str, Handler, bool]] = {
+            MINT_PATH: ("POST", self.mint, True),
+            TOKEN_PATH: ("POST", self.oauth_token, True),
+            JWKS_PATH: ("GET", self.jwks, False),
         }
 
     @property
@@ -141,6 +145,7 @@ class FastRoutes:
             container = self._container
             self._resolved = _Collaborators(
                 authenticator=container.authenticator(),
+                gate=container.gate(),
                 minter=container.minter(),
                 keyring=container.keyring(),
                 metrics=container.metrics(),
@@ -163,17 +168,20 @@ class FastRoutes:
 
     async def _answer(
         self,
-        route: tuple[str, Callable[[FastRequest, Receive], Awaitable[Answer]]],
+        route: tuple[str, Handler, bool],
         scope: Scope,
         receive: Receive,
         send: Send,
     ) -> None:
         request = FastRequest.from_scope(scope)
-        method, handler = route
+        method, handler, mints = route
         try:
             if request.method != method:
                 raise MethodNotAllowed(method)
-            status, headers, body = await handler(request, receive)
+            if mints:
+                status, headers, body = await self._admitted(handler, request, receive)
+            else:
+                status, headers, body = await handler(request, receive)
         except TitanError as exc:
             status, headers, body = self._refusal(exc, request)
         except Exception:
@@ -184,10 +192,21 @@ class FastRoutes:
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 
+    async def _admitted(self, handler: Handler, request: FastRequest, receive: Receive) -> Answer:
+        """Run a minting handler once the gate admits it (refused at once under overload or shutdown)."""
+        gate = self._use.gate
+        gate.enter()
+        try:
+            return await handler(request, receive)
+        finally:
+            gate.leave()
+
     def _refusal(self, exc: TitanError, request: FastRequest) -> Answer:
         extra = record_denial(self._container, exc, request.method, request.path, request.remote)
         if isinstance(exc, MethodNotAllowed):
             extra["Allow"] = exc.allow
+        if exc.reason == "shutting_down":
+            extra["Connection"] = "close"  # send the client's next request to another instance
         headers = [JSON_CONTENT]
         headers += [
             (name.lower().encode(), value.encode()) for name, value in error_headers(exc.status_code, extra).items()

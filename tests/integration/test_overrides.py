@@ -127,3 +127,44 @@ async def test_pool_signing_mode_mints_the_same_tokens(data_dir: Path) -> None:
         stats = (await http.get("/v1/stats")).json()
     assert response.status_code == 200
     assert stats["pipeline"]["signing_mode"] == "pool"
+
+
+async def test_inline_mode_sheds_mints_beyond_max_pending_with_503(data_dir: Path) -> None:
+    container = make_container(data_dir, max_pending_mints="1")
+    secret = register_client(container)
+    mint = {"json": {"audience": "billing"}, "headers": basic("orders", secret)}
+    async with AsyncTestClient(app=create_app(container)) as http:
+        assert (await http.post("/v1/tokens", **mint)).status_code == 200
+        # Inline signing never yields, so hold the only place the way a request reading its body does.
+        container.gate().enter()
+        refused = await http.post("/v1/tokens", **mint)
+        oauth_refused = await http.post(
+            "/oauth2/token",
+            data={"grant_type": "client_credentials", "audience": "billing"},
+            headers=basic("orders", secret),
+        )
+        container.gate().leave()
+        served = await http.post("/v1/tokens", **mint)
+        stats = (await http.get("/v1/stats")).json()
+    for response in (refused, oauth_refused):
+        assert response.status_code == 503, response.text
+        assert response.headers["retry-after"] == "1"
+        assert response.json()["error"] == "temporarily_unavailable"
+    assert served.status_code == 200
+    assert stats["errors"]["overloaded"] == 2
+    assert (stats["pipeline"]["shed"], stats["pipeline"]["pending"], stats["pipeline"]["max_pending"]) == (2, 0, 1)
+
+
+async def test_a_draining_service_answers_503_with_connection_close_and_is_not_ready(container: Container) -> None:
+    secret = register_client(container)
+    async with AsyncTestClient(app=create_app(container)) as http:
+        container.gate().drain()
+        refused = await http.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret))
+        ready = await http.get("/readyz")
+        jwks = await http.get("/.well-known/jwks.json")
+    assert refused.status_code == 503
+    assert refused.json()["error"] == "temporarily_unavailable"
+    assert (refused.headers["retry-after"], refused.headers["connection"]) == ("1", "close")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["pipeline_accepting"] is False
+    assert jwks.status_code == 200  # verifiers are still served while draining

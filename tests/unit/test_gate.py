@@ -136,3 +136,27 @@ async def test_close_gives_up_after_its_timeout(executor: ThreadPoolExecutor) ->
     assert await gate.close(timeout=0.05) is False
     release.set()
     await in_flight
+
+
+def test_admission_refuses_beyond_max_pending_and_counts_it(executor: ThreadPoolExecutor) -> None:
+    gate = make_gate(executor, max_pending=2)
+    gate.enter()
+    gate.enter()
+    with pytest.raises(Unavailable) as caught:
+        gate.enter()
+    assert (caught.value.reason, caught.value.retry_after) == ("overloaded", 1)
+    assert (gate.state().pending, gate.state().shed) == (2, 1)
+    gate.leave()
+    gate.enter()  # a place came free
+    assert gate.state().pending == 2
+
+
+def test_a_draining_gate_refuses_new_mints_and_is_not_accepting(executor: ThreadPoolExecutor) -> None:
+    gate = make_gate(executor)
+    gate.enter()  # admitted before the drain: it may finish
+    gate.drain()
+    with pytest.raises(Unavailable) as caught:
+        gate.enter()
+    assert caught.value.reason == "shutting_down"
+    state = gate.state()
+    assert (state.accepting, state.draining, state.pending, state.shed) == (False, True, 1, 0)
