@@ -12,8 +12,13 @@ install:
 serve *args:
     {{bin}}/titan serve {{args}}
 
-# Run the whole test suite (unit, integration and end-to-end).
+# The quick suite: unit, integration and end-to-end, without the heavy tests (soak, SIGKILL loops, fuzzing).
 test *args:
+    {{bin}}/pytest -m "not heavy" {{args}}
+
+# The whole suite, heavy tests included (what the README's test command and CI run); the soak needs wrk.
+test-all *args:
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
     {{bin}}/pytest {{args}}
 
 # Lint and check formatting with ruff.
@@ -31,7 +36,7 @@ type:
     {{bin}}/mypy
 
 # Everything CI runs: tests, lint and types.
-check: test lint type
+check: test-all lint type
 
 # Side-by-side benchmark (seed baseline, ceiling, Titan); installs wrk and the baselines' packages if missing.
 bench *args:

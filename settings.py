@@ -88,7 +88,7 @@ class Settings:
     semaphore_multiplier: int = 2
     mint_slot_timeout_sec: int = 60
     mint_max_waiting: int = 1024
-    max_pending_mints: int = 512
+    max_pending_mints: int = 1024
     signing_mode: str = "inline"
     issuer: str = ""
     host: str = "127.0.0.1"
@@ -240,7 +240,7 @@ _BOUNDS: Final = (
     ("max_pending_mints", 1, 1_000_000),
     ("listen_backlog", 128, 65535),
     ("max_concurrent_requests", 1, 1_000_000),
-    ("max_header_bytes", 8192, 1_048_576),
+    ("max_header_bytes", 1024, 262_144),
     ("header_read_timeout", 1, 3600),
     ("shutdown_drain", 0, 300),
 )

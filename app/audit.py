@@ -111,6 +111,15 @@ class RotatingWriter:
             self._handle.close()
             self._handle = None
 
+    def discard(self) -> None:
+        """Drop the handle after a failed write; its unwritten buffer is lost with the batch (counted)."""
+        handle, self._handle = self._handle, None
+        if handle is not None:
+            try:
+                handle.close()
+            except OSError:
+                pass
+
 
 class AuditLog:
     """A bounded in-memory buffer drained by a writer thread into a file (rotated by size), stdout, or nothing.
@@ -173,7 +182,11 @@ class AuditLog:
 
     def _run(self) -> None:
         while not self._stop.wait(self._flush_interval):
-            self._drain()
+            try:
+                self._drain()
+            except Exception:  # the writer must outlive any one bad batch
+                self.failures += 1
+                log.exception("audit writer: unexpected error; continuing")
 
     def _drain(self) -> None:
         if not self._pending:
@@ -206,4 +219,4 @@ class AuditLog:
                 log.error("audit log write failed: %s", exc)
             self.last_error = str(exc)
             if self._writer is not None:
-                self._writer.close()
+                self._writer.discard()

@@ -73,6 +73,12 @@ class RequestTooLarge(TitanError):
     description = "the request body is too large"
 
 
+class HeadersTooLarge(TitanError):
+    error = "headers_too_large"
+    status_code = 431
+    description = "the request headers are too large"
+
+
 class MethodNotAllowed(TitanError):
     error = "method_not_allowed"
     status_code = 405
@@ -99,6 +105,15 @@ class Unavailable(TitanError):
     def __init__(self, description: str | None = None, *, reason: str | None = None, retry_after: int = 1):
         super().__init__(description, reason=reason)
         self.retry_after = retry_after
+
+
+class StoreUnavailable(Unavailable):
+    """The store could not be read or written (disk full, read-only, gone, database down)."""
+
+    description = "the store is unavailable; retry shortly"
+
+    def __init__(self, description: str | None = None) -> None:
+        super().__init__(description, reason="store_unavailable", retry_after=5)
 
 
 class ConfigurationError(TitanError):

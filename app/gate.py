@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import time
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
-from typing import TypeVar
+from typing import Final, TypeVar
 
 from app.errors import Unavailable
 
 T = TypeVar("T")
+
+log = logging.getLogger("titan")
+
+OVERLOAD_REPORT_EVERY: Final = 10.0  # seconds between "shedding" warnings while it lasts
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +81,8 @@ class Gate:
         self._pending = 0
         self._shed = 0
         self._draining = False
+        self._shed_reported = 0
+        self._reported_at = 0.0
 
     def open(self) -> None:
         """Create the loop-bound parts; call from inside the running loop (the app lifespan)."""
@@ -101,8 +109,21 @@ class Gate:
             raise Unavailable("the service is shutting down", reason="shutting_down")
         if self._pending >= self._max_pending:
             self._shed += 1
+            self._report_overload()
             raise Unavailable("too many mints are in progress; retry shortly", reason="overloaded")
         self._pending += 1
+
+    def _report_overload(self) -> None:
+        """One warning per OVERLOAD_REPORT_EVERY while shedding, not one log line per refusal."""
+        now = time.monotonic()
+        if now - self._reported_at >= OVERLOAD_REPORT_EVERY:
+            log.warning(
+                "overload: %d mint requests refused with 503 since the last report (%d in progress, limit %d)",
+                self._shed - self._shed_reported,
+                self._pending,
+                self._max_pending,
+            )
+            self._shed_reported, self._reported_at = self._shed, now
 
     def leave(self) -> None:
         self._pending -= 1

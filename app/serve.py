@@ -55,7 +55,8 @@ def build_server(settings: Settings) -> DrainingGranian:
         backpressure=settings.max_concurrent_requests,
         http1_settings=HTTP1Settings(
             header_read_timeout=settings.header_read_timeout * 1000,
-            max_buffer_size=settings.max_header_bytes,
+            # Granian's own hard limit stays above Titan's, so Titan answers with its error body.
+            max_buffer_size=max(HTTP1Settings.max_buffer_size, 4 * settings.max_header_bytes),
         ),
         log_access=False,
         log_level=settings.log_level,

@@ -62,7 +62,11 @@ def _count(request: Request[Any, Any, Any], reason: str) -> None:
 def record_denial(container: Container, exc: TitanError, method: str, path: str, remote: str) -> dict[str, str]:
     """Count, log and audit a refused request; the extra headers its answer needs."""
     container.metrics().record_error(exc.reason)
-    log.info("denied %s %s from %s: %s (%s) %s", method, path, remote, exc.error, exc.reason, exc.error_description)
+    # Refusals that come in storms under load (429, 503) are summarized elsewhere, not logged each.
+    level = logging.DEBUG if exc.status_code in (429, 503) else logging.INFO
+    log.log(
+        level, "denied %s %s from %s: %s (%s) %s", method, path, remote, exc.error, exc.reason, exc.error_description
+    )
     container.audit().record(
         "denial",
         "denied",

@@ -24,6 +24,7 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 from app.clients.authenticate import Authenticator
 from app.encoding import json_encoder
 from app.errors import (
+    HeadersTooLarge,
     InvalidRequest,
     MethodNotAllowed,
     RequestTooLarge,
@@ -108,6 +109,11 @@ async def read_body(request: FastRequest, receive: Receive, limit: int) -> bytes
             return b"".join(chunks)
 
 
+def header_bytes(scope: Scope) -> int:
+    """The size of the request's header fields, names and values, as received."""
+    return sum(len(name) + len(value) for name, value in scope["headers"])
+
+
 def etag_matches(header: bytes | None, etag: str) -> bool:
     if header is None:
         return False
@@ -157,7 +163,12 @@ class FastRoutes:
         """Litestar's ASGI handler, with the hot routes answered first."""
         routes = self._routes
 
+        header_limit = self._container.settings().max_header_bytes
+
         async def dispatch(scope: Scope, receive: Receive, send: Send) -> None:
+            if scope["type"] == ScopeType.HTTP and header_bytes(scope) > header_limit:
+                await self._refuse_headers(scope, send, header_limit)
+                return
             route = routes.get(scope["path"])
             if route is None or scope["type"] != ScopeType.HTTP:
                 await app(scope, receive, send)
@@ -189,6 +200,12 @@ class FastRoutes:
             self._container.metrics().record_error("server_error")
             status, headers = 500, [JSON_CONTENT, (b"cache-control", b"no-store")]
             body = error_body("server_error", "the server could not complete the request")
+        await send({"type": "http.response.start", "status": status, "headers": headers})
+        await send({"type": "http.response.body", "body": body, "more_body": False})
+
+    async def _refuse_headers(self, scope: Scope, send: Send, limit: int) -> None:
+        exc = HeadersTooLarge(f"the request headers may be at most {limit} bytes", reason="headers_too_large")
+        status, headers, body = self._refusal(exc, FastRequest.from_scope(scope))
         await send({"type": "http.response.start", "status": status, "headers": headers})
         await send({"type": "http.response.body", "body": body, "more_body": False})
 

@@ -44,5 +44,6 @@ class OpsController(Controller):
             "status": "ready" if ready else "not_ready",
             "checks": checks,
             "store_error": observed.refresher.last_error,
+            "audit_error": observed.audit.last_error,
         }
         return Response(content=body, media_type=JSON, status_code=200 if ready else 503)

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Final
 
-from app.errors import ClientExists, ConfigurationError
+from app.errors import ClientExists, ConfigurationError, StoreUnavailable
 from app.store.port import ClientRecord, KeyRecord, KeySnapshot, RevokedToken
 
 SCHEMA_VERSION: Final = 2
@@ -74,22 +74,36 @@ class SqliteStore:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._uri = f"{path.absolute().as_uri()}?mode=rw"
         self._migrate()
 
     @contextmanager
     def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
-        conn = sqlite3.connect(self.path, timeout=5.0, isolation_level=None)
+        """One transaction; a failing database (gone, full, read-only, corrupt) is StoreUnavailable.
+
+        The file is opened read-write but never created here: a data directory that disappeared
+        must be reported, not silently replaced by an empty store.
+        """
+        try:
+            conn = sqlite3.connect(self._uri, uri=True, timeout=5.0, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open the store at {self.path}: {exc}") from exc
         try:
             conn.execute("PRAGMA synchronous = FULL")
             conn.execute("BEGIN IMMEDIATE" if write else "BEGIN")
             try:
                 yield conn
             except BaseException:
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
                 raise
             if write and conn.total_changes:  # only a real change moves the generation
                 conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
             conn.execute("COMMIT")
+        except sqlite3.IntegrityError:
+            raise
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"the store at {self.path} failed: {exc}") from exc
         finally:
             conn.close()
 

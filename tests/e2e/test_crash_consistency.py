@@ -15,7 +15,7 @@ import pytest
 
 from tests.support.process import titan_command
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy]
 
 
 def test_killed_writers_leave_a_consistent_store(env: dict[str, str], data_dir: Path) -> None:

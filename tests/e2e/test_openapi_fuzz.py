@@ -9,7 +9,7 @@ import pytest
 
 from tests.support.process import TitanProcess, add_client
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.heavy]
 
 
 def test_schemathesis_finds_no_server_error_and_no_schema_violation(

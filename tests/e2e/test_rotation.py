@@ -31,6 +31,7 @@ FAST_SCHEDULE = {
 }
 
 
+@pytest.mark.heavy
 def test_continuous_minting_across_rotations_never_fails_verification(
     env: dict[str, str], servers: list[TitanProcess], tmp_path: Path
 ) -> None:
@@ -94,6 +95,7 @@ def store_keys(env: dict[str, str]) -> list[dict[str, object]]:
     return keys
 
 
+@pytest.mark.heavy
 def test_sigkill_during_rotations_loses_nothing(
     env: dict[str, str], servers: list[TitanProcess], tmp_path: Path
 ) -> None:

@@ -50,7 +50,9 @@ def test_sigterm_under_load_drains_then_exits_cleanly(
                     continue
                 statuses[response.status_code] += 1
                 if response.status_code == 503:
-                    unavailable_headers.append((response.headers.get("retry-after"), response.headers.get("connection")))
+                    unavailable_headers.append(
+                        (response.headers.get("retry-after"), response.headers.get("connection"))
+                    )
                     last_answer_after = time.monotonic() - sent_at
 
     threads = [threading.Thread(target=load) for _ in range(8)]

@@ -134,6 +134,15 @@ async def test_an_oversized_body_is_refused(http: AsyncTestClient, auth: dict[st
     assert_error(response, 413, "request_too_large")
 
 
+@pytest.mark.parametrize(("method", "path"), [("POST", "/v1/tokens"), ("GET", "/v1/stats"), ("GET", "/nowhere")])
+async def test_oversized_headers_are_refused_on_every_route(
+    http: AsyncTestClient, auth: dict[str, str], method: str, path: str
+) -> None:
+    headers = {**auth, "Content-Type": "application/json", "X-Padding": "p" * 17000}
+    response = await http.request(method, path, content=b'{"audience": "billing"}', headers=headers)
+    assert_error(response, 431, "headers_too_large", "at most 16384 bytes")
+
+
 @pytest.mark.parametrize(
     "headers",
     [

@@ -102,3 +102,40 @@ class TitanProcess:
 
     def post(self, path: str, **kwargs: Any) -> httpx.Response:
         return httpx.post(self.base_url + path, timeout=10, verify=self.verify, **kwargs)
+
+
+def process_tree(pid: int) -> list[int]:
+    """``pid`` and its descendants (Linux /proc), e.g. `titan serve` and its Granian worker."""
+    tree, pending = [], [pid]
+    while pending:
+        current = pending.pop()
+        tree.append(current)
+        for task in Path(f"/proc/{current}/task").glob("*"):
+            children = task / "children"
+            if children.exists():
+                pending.extend(int(child) for child in children.read_text().split())
+    return tree
+
+
+def pin_to_cpus(pid: int, cpus: set[int]) -> None:
+    """Pin every thread of ``pid``'s process tree to ``cpus``."""
+    for process in process_tree(pid):
+        for task in Path(f"/proc/{process}/task").glob("*"):
+            try:
+                os.sched_setaffinity(int(task.name), cpus)
+            except (ProcessLookupError, PermissionError):
+                pass
+
+
+def rss_bytes(pid: int) -> int:
+    """Resident memory of ``pid``'s whole process tree."""
+    total = 0
+    for process in process_tree(pid):
+        try:
+            status = Path(f"/proc/{process}/status").read_text()
+        except FileNotFoundError:
+            continue
+        for line in status.splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) * 1024
+    return total

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 from app.audit import AuditLog
@@ -81,3 +82,23 @@ def test_off_records_nothing(tmp_path: Path) -> None:
     audit.record("mint", jti="j1")
     audit.close()
     assert not (tmp_path / "audit.log").exists()
+
+
+def test_a_full_disk_is_survived_by_the_writer_thread() -> None:
+    # /dev/full accepts the open and fails every write, flush and close with ENOSPC: the writer
+    # thread must count the batches and go on (it once died on the failing close).
+    audit = AuditLog(sink="file", path=Path("/dev/full"), flush_interval=0.01)
+    audit.start()
+    try:
+        for batch in range(3):
+            audit.record("mint", jti=f"j{batch}")
+            for _ in range(200):
+                if audit.failures > batch:
+                    break
+                time.sleep(0.01)
+        assert audit._thread is not None and audit._thread.is_alive()
+    finally:
+        audit.close()
+    assert audit.failures >= 3
+    assert audit.dropped >= 3
+    assert audit.last_error is not None and "No space left" in audit.last_error
