@@ -7,6 +7,7 @@ Never holds a secret, an assertion or a whole token: only the fields of ``AuditE
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
@@ -115,10 +116,8 @@ class RotatingWriter:
         """Drop the handle after a failed write; its unwritten buffer is lost with the batch (counted)."""
         handle, self._handle = self._handle, None
         if handle is not None:
-            try:
+            with contextlib.suppress(OSError):
                 handle.close()
-            except OSError:
-                pass
 
 
 class AuditLog:

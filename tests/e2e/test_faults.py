@@ -114,14 +114,16 @@ def test_a_full_disk_fails_writes_clearly_and_everything_recovers(
     assert "No space left" in audit_fault
     stats = server.get("/v1/stats").json()
     audit = stats["security"]["audit"]
-    assert audit["failures"] >= 1 and audit["dropped"] >= 1
+    assert audit["failures"] >= 1
+    assert audit["dropped"] >= 1
     refused = server.post("/oauth2/revoke", data={"token": tokens[0]}, headers=auth)
     assert refused.status_code == 503, refused.text
     assert refused.json()["error"] == "temporarily_unavailable"
     assert refused.headers["retry-after"] == "5"
     cli = run_cli(env, "clients", "add", "late", "--audience", "billing")
     assert cli.returncode != 0
-    assert "store" in cli.stderr and "Traceback" not in cli.stderr
+    assert "store" in cli.stderr
+    assert "Traceback" not in cli.stderr
 
     # Space comes back: the audit log and the store writes recover without a restart.
     filler.unlink()
@@ -132,6 +134,7 @@ def test_a_full_disk_fails_writes_clearly_and_everything_recovers(
 
     assert run_cli(env, "clients", "add", "late", "--audience", "billing").returncode == 0
     logs = server.logs()
-    assert "audit log write failed" in logs and "audit log writable again" in logs
+    assert "audit log write failed" in logs
+    assert "audit log writable again" in logs
     assert "Traceback" not in logs
     shutil.rmtree(small_disk / "data", ignore_errors=True)

@@ -104,8 +104,20 @@ def test_soak_at_1000_connections(phase: str, env: dict[str, str], servers: list
         watcher.start()
     credentials = b64encode(f"orders:{secret}".encode()).decode()
     wrk = subprocess.run(
-        ["taskset", "-c", "1", "wrk", "-t2", f"-c{CONNECTIONS}", f"-d{seconds}s", "--timeout", "10s"]
-        + ["-s", str(SCRIPT), f"{server.base_url}/v1/tokens"],
+        [
+            "taskset",
+            "-c",
+            "1",
+            "wrk",
+            "-t2",
+            f"-c{CONNECTIONS}",
+            f"-d{seconds}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(SCRIPT),
+            f"{server.base_url}/v1/tokens",
+        ],
         env={**os.environ, "TITAN_BASIC": credentials},
         capture_output=True,
         text=True,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -121,10 +122,8 @@ def pin_to_cpus(pid: int, cpus: set[int]) -> None:
     """Pin every thread of ``pid``'s process tree to ``cpus``."""
     for process in process_tree(pid):
         for task in Path(f"/proc/{process}/task").glob("*"):
-            try:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.sched_setaffinity(int(task.name), cpus)
-            except (ProcessLookupError, PermissionError):
-                pass
 
 
 def rss_bytes(pid: int) -> int:

@@ -96,9 +96,11 @@ def test_a_full_disk_is_survived_by_the_writer_thread() -> None:
                 if audit.failures > batch:
                     break
                 time.sleep(0.01)
-        assert audit._thread is not None and audit._thread.is_alive()
+        assert audit._thread is not None
+        assert audit._thread.is_alive()
     finally:
         audit.close()
     assert audit.failures >= 3
     assert audit.dropped >= 3
-    assert audit.last_error is not None and "No space left" in audit.last_error
+    assert audit.last_error is not None
+    assert "No space left" in audit.last_error
