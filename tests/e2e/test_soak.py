@@ -175,5 +175,6 @@ def test_soak_at_1000_connections(phase: str, env: dict[str, str], servers: list
     assert after_ms < max(10 * idle_ms, 50.0), "latency did not come back after the load"
     assert "Traceback" not in server.logs()
     if phase == "shedding":
-        assert statuses.get(503, 0) > 0 and report["shed"] > 0, "the admission limit never shed"
+        assert statuses.get(503, 0) > 0, "the admission limit never shed"
+        assert report["shed"] > 0
         assert "overload: " in server.logs()  # summarized, not one line per refusal
