@@ -24,7 +24,7 @@ from app.minting import Minter
 from app.refresher import Refresher
 from app.revocation import DenyList, Revoker
 from app.signing.jose import JoseSigner
-from app.store.sqlite import SqliteStore
+from app.store.factory import shared_or_none, store_resource
 from settings import load_settings
 
 
@@ -42,7 +42,7 @@ class Container(containers.DeclarativeContainer):
 
     settings = providers.Singleton(load_settings)
 
-    store = providers.Singleton(SqliteStore, path=settings.provided.database_path)
+    store = providers.Resource(store_resource, settings=settings)
 
     audit = providers.Singleton(
         AuditLog,
@@ -120,6 +120,7 @@ class Container(containers.DeclarativeContainer):
         guard=brute_force_guard,
         metrics=metrics,
         audit=audit,
+        replay_store=providers.Callable(shared_or_none, store),
     )
 
     deny_list = providers.Singleton(DenyList, store=store)

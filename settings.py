@@ -126,6 +126,8 @@ class Settings:
     max_header_bytes: int = 16384
     header_read_timeout: int = 10
     shutdown_drain: int = 2
+    store_url: str | None = dataclasses.field(default=None, repr=False)  # may hold a password
+    store_pool_size: int = 4
 
     @property
     def tls(self) -> bool:
@@ -151,7 +153,15 @@ class Settings:
 
     @property
     def database_path(self) -> Path:
+        """The SQLite file: from TITAN_STORE_URL (sqlite:///path), else DATA_DIR/titan.sqlite3."""
+        if self.store_url is not None and self.store_url.startswith(SQLITE_PREFIX):
+            return Path(self.store_url.removeprefix(SQLITE_PREFIX))
         return self.data_dir / "titan.sqlite3"
+
+    @property
+    def store_kind(self) -> str:
+        """``postgresql`` (fleet mode) or ``sqlite`` (one node, the default)."""
+        return "postgresql" if self.store_url is not None and self.store_url.startswith(POSTGRES_PREFIXES) else "sqlite"
 
     @property
     def kek_path(self) -> Path:
@@ -207,6 +217,8 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "max_header_bytes": _parse_int,
     "header_read_timeout": parse_duration,
     "shutdown_drain": parse_duration,
+    "store_url": lambda text: _parse_store_url(_parse_text(text)),
+    "store_pool_size": _parse_int,
 }
 
 # (field, lowest, highest): bounds checked after parsing, named by variable on failure.
@@ -243,7 +255,20 @@ _BOUNDS: Final = (
     ("max_header_bytes", 1024, 262_144),
     ("header_read_timeout", 1, 3600),
     ("shutdown_drain", 0, 300),
+    ("store_pool_size", 1, 100),
 )
+
+
+SQLITE_PREFIX: Final = "sqlite:///"
+POSTGRES_PREFIXES: Final = ("postgresql://", "postgres://")
+
+
+def _parse_store_url(url: str) -> str:
+    if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
+        return url
+    if url.startswith(POSTGRES_PREFIXES):
+        return url
+    raise ValueError("must be sqlite:///PATH (sqlite:////absolute/path) or postgresql://USER@HOST/DB")
 
 
 def env_name(field: str) -> str:
@@ -303,6 +328,20 @@ def _check_tls(settings: Settings) -> None:
             raise SettingsError(env_name(field), f"no such file: {path}")
 
 
+def _check_fleet(settings: Settings) -> None:
+    """A shared store needs a key-encryption key every instance has: never one generated locally."""
+    if (
+        settings.store_kind == "postgresql"
+        and settings.key_encryption_key is None
+        and not (settings.key_encryption_key_file)
+    ):
+        raise SettingsError(
+            env_name("key_encryption_key"),
+            "a PostgreSQL store is shared by several instances: give them all the same key-encryption key "
+            f"(set it or {env_name('key_encryption_key_file')}); Titan will not generate one per instance",
+        )
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """Read TITAN_* variables; raise SettingsError naming the first variable that is wrong."""
     env = os.environ if environ is None else environ
@@ -333,6 +372,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             raise SettingsError(env_name(field), f"must be between {lowest} and {highest}, got {value}{hint}")
     _check_invariants(settings)
     _check_tls(settings)
+    _check_fleet(settings)
     host = f"[{settings.host}]" if ":" in settings.host else settings.host
     scheme = "https" if settings.tls else "http"
     issuer = settings.issuer or f"{scheme}://{host}:{settings.port}"

@@ -80,9 +80,10 @@ def create_app(container: Container | None = None) -> Litestar:
         gc.collect()
         gc.freeze()
         log.info(
-            "Titan %s ready: issuer %s, %s, key %s, %s signing, %d threads, %d slots",
+            "Titan %s ready: issuer %s, store %s, %s, key %s, %s signing, %d threads, %d slots",
             __version__,
             settings.issuer,
+            container.store().describe(),
             container.signer().name,
             container.keyring().active.kid,
             settings.signing_mode,
@@ -96,7 +97,7 @@ def create_app(container: Container | None = None) -> Litestar:
             await refresher.stop()
             if not await gate.close(timeout=min(SHUTDOWN_GRACE_SECONDS, settings.mint_slot_timeout_sec)):
                 log.warning("shutdown: some mints were still in flight after the grace period")
-            container.shutdown_resources()
+            container.shutdown_resources()  # the crypto pool and the store
             container.audit().close()
             log.info("Titan stopped")
 

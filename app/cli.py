@@ -429,6 +429,7 @@ def main(argv: Sequence[str] | None = None, container: Container | None = None) 
     finally:
         if args.command != "serve":
             container.audit().close()  # the CLI writes its audit lines before it exits
+            container.shutdown_resources()  # the store, if the command opened it
     return 0
 
 

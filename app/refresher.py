@@ -120,6 +120,8 @@ class Refresher:
             await asyncio.to_thread(self._registry.refresh_remote)
             if self._clock() - self._last_purge >= PURGE_EVERY:
                 await asyncio.to_thread(self._deny_list.load)  # drops entries of expired tokens
+                if self._store.shared:  # the fleet's assertion jtis, once they cannot be replayed
+                    await asyncio.to_thread(self._store.purge_assertions, int(self._clock()))
                 self._last_purge = self._clock()
         except Exception as exc:
             self.failures += 1

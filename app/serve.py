@@ -39,8 +39,13 @@ class DrainingGranian(Granian):  # type: ignore[misc,valid-type]
 
 
 def preflight(container: Container) -> None:
-    """Open the store and load the keys once in this process, so a bad setup fails here, clearly."""
-    container.refresher().load_now()
+    """Open the store and load the keys once in this process, so a bad setup fails here, clearly.
+
+    The worker opens its own store; this process keeps no connection."""
+    try:
+        container.refresher().load_now()
+    finally:
+        container.shutdown_resources()
 
 
 def build_server(settings: Settings) -> DrainingGranian:

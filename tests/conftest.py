@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from containers import Container
 from tests.support.factories import make_container
+from tests.support.postgres import throwaway_database, unavailable_reason
 
 
 @pytest.fixture
@@ -23,3 +25,13 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def container(data_dir: Path) -> Container:
     return make_container(data_dir)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A throwaway PostgreSQL database; the test is skipped, with the reason, when none is reachable."""
+    reason = unavailable_reason()
+    if reason is not None:
+        pytest.skip(reason)
+    with throwaway_database() as url:
+        yield url

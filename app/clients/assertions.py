@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+import math
 import time
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from typing import Any, Final
 
 import msgspec
@@ -26,6 +28,18 @@ _decode_json: Final = msgspec.json.Decoder(dict[str, Any])
 
 def _b64decode(segment: str) -> bytes:
     return base64.urlsafe_b64decode(segment + "=" * (-len(segment) % 4))
+
+
+@dataclass(frozen=True, slots=True)
+class AssertionUse:
+    """An accepted assertion's jti and how long it must be remembered to refuse its replays."""
+
+    jti: str
+    remember_until: int
+
+
+def replayed() -> InvalidClient:
+    return _refuse("it was already used (replay)", "assertion_replay")
 
 
 def _refuse(description: str, reason: str) -> InvalidClient:
@@ -73,8 +87,11 @@ class AssertionVerifier:
         self._replays = replay_cache
         self._clock = clock
 
-    def verify(self, client: Client, assertion: str) -> None:
-        """Return if ``assertion`` authenticates ``client``; InvalidClient saying why otherwise."""
+    def verify(self, client: Client, assertion: str) -> AssertionUse:
+        """The use to record if ``assertion`` authenticates ``client``; InvalidClient saying why otherwise.
+
+        Replays are refused here from this instance's memory; a fleet also claims the returned
+        jti in the shared store (the Authenticator does, off the event loop)."""
         header, claims, signing_input, signature = parse_assertion(assertion)
         alg = header.get("alg")
         if alg not in ACCEPTED_ALGS:
@@ -88,7 +105,8 @@ class AssertionVerifier:
         self._check_claims(claims)
         expires_at = float(claims["exp"])
         if not self._replays.first_use(client.client_id, claims["jti"], expires_at + self._skew):
-            raise _refuse("it was already used (replay)", "assertion_replay")
+            raise replayed()
+        return AssertionUse(jti=claims["jti"], remember_until=math.ceil(expires_at) + self._skew)
 
     def _signature_valid(
         self, client: Client, header: dict[str, Any], alg: str, signing_input: bytes, signature: bytes

@@ -60,7 +60,21 @@ class RevokedToken:
 
 
 class Store(Protocol):
-    """Durable state shared by the server and the CLI; never touched on the mint hot path."""
+    """Durable state shared by the server and the CLI; never touched on the mint hot path.
+
+    Every operation is one transaction. A store that cannot be reached or written raises
+    StoreUnavailable; ``shared`` says whether several Titan instances may use it at once.
+    """
+
+    shared: bool
+
+    def describe(self) -> str:
+        """Where the store is, for logs (never with a password)."""
+        ...
+
+    def close(self) -> None: ...
+
+    def schema_version(self) -> int: ...
 
     def generation(self) -> int:
         """A number that grows with every committed change, for cheap change polling."""
@@ -103,4 +117,12 @@ class Store(Protocol):
 
     def purge_revoked(self, now: int) -> int:
         """Drop deny list entries of expired tokens; how many."""
+        ...
+
+    def claim_assertion(self, client_id: str, jti: str, expires_at: int) -> bool:
+        """Record a client assertion's jti; False if it was recorded before (a replay)."""
+        ...
+
+    def purge_assertions(self, now: int) -> int:
+        """Forget assertion jtis that have expired; how many."""
         ...

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from app.errors import ClientExists, ConfigurationError, StoreUnavailable
 from app.store.port import ClientRecord, KeyRecord, KeySnapshot, RevokedToken
+from app.store.rows import (
+    CLIENT_COLUMNS,
+    KEY_COLUMNS,
+    client_from_row,
+    client_to_row,
+    key_from_row,
+    key_to_row,
+    ordered_for_save,
+)
 
-SCHEMA_VERSION: Final = 2
+SCHEMA_VERSION: Final = 3
 
 _MIGRATIONS: Final = {
     1: """
@@ -56,13 +64,16 @@ _MIGRATIONS: Final = {
     );
     CREATE INDEX revoked_tokens_expiry ON revoked_tokens (expires_at);
     """,
+    3: """
+    CREATE TABLE assertions (
+        client_id TEXT NOT NULL,
+        jti TEXT NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (client_id, jti)
+    );
+    CREATE INDEX assertions_expiry ON assertions (expires_at);
+    """,
 }
-
-_KEY_COLUMNS: Final = "kid, alg, state, created_at, public_jwk, private_key, activates_at, retires_at, removed_at"
-_CLIENT_COLUMNS: Final = (
-    "client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at, "
-    "jwks, jwks_uri, not_before, disabled, rate, burst"
-)
 
 
 class _StaleSnapshot(Exception):
@@ -72,13 +83,15 @@ class _StaleSnapshot(Exception):
 class SqliteStore:
     """Store adapter over one SQLite file; safe to share between the server and CLI processes."""
 
+    shared = False  # one node per file: the assertion replay cache stays in memory
+
     def __init__(self, path: Path) -> None:
         self.path = path
         self._uri = f"{path.absolute().as_uri()}?mode=rw"
         self._migrate()
 
     @contextmanager
-    def _connect(self, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+    def _connect(self, *, write: bool = False, bump: bool = True) -> Iterator[sqlite3.Connection]:
         """One transaction; a failing database (gone, full, read-only, corrupt) is StoreUnavailable.
 
         The file is opened read-write but never created here: a data directory that disappeared
@@ -97,7 +110,7 @@ class SqliteStore:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
-            if write and conn.total_changes:  # only a real change moves the generation
+            if write and bump and conn.total_changes:  # only a real change moves the generation
                 conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'generation'")
             conn.execute("COMMIT")
         except sqlite3.IntegrityError:
@@ -135,49 +148,45 @@ class SqliteStore:
         finally:
             conn.close()
 
+    def describe(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def close(self) -> None:
+        """Nothing to release: every operation opens and closes its own connection."""
+
+    def schema_version(self) -> int:
+        with self._connect() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
     def generation(self) -> int:
         with self._connect() as conn:
             return int(conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0])
 
     def list_keys(self) -> list[KeyRecord]:
         with self._connect() as conn:
-            rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
-        return [KeyRecord(*row) for row in rows]
+            rows = conn.execute(f"SELECT {KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
+        return [key_from_row(row) for row in rows]
 
     def key_snapshot(self) -> KeySnapshot:
         with self._connect() as conn:
             generation = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0]
-            rows = conn.execute(f"SELECT {_KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
-        return KeySnapshot(generation=int(generation), keys=tuple(KeyRecord(*row) for row in rows))
+            rows = conn.execute(f"SELECT {KEY_COLUMNS} FROM keys ORDER BY created_at, kid").fetchall()  # noqa: S608
+        return KeySnapshot(generation=int(generation), keys=tuple(key_from_row(row) for row in rows))
 
     def save_keys(self, records: Sequence[KeyRecord], *, expected_generation: int) -> bool:
-        # Demote before promoting, so the one-active-key index holds after every statement.
-        ordered = sorted(records, key=lambda record: record.state == "active")
+        ordered = ordered_for_save(tuple(records))
         try:
             with self._connect(write=True) as conn:
                 generation = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0]
                 if generation != expected_generation:
                     raise _StaleSnapshot
                 conn.executemany(
-                    f"INSERT INTO keys ({_KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
+                    f"INSERT INTO keys ({KEY_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) "  # noqa: S608
                     "ON CONFLICT (kid) DO UPDATE SET alg = excluded.alg, state = excluded.state, "
                     "created_at = excluded.created_at, public_jwk = excluded.public_jwk, "
                     "private_key = excluded.private_key, activates_at = excluded.activates_at, "
                     "retires_at = excluded.retires_at, removed_at = excluded.removed_at",
-                    [
-                        (
-                            record.kid,
-                            record.alg,
-                            record.state,
-                            record.created_at,
-                            record.public_jwk,
-                            record.private_key,
-                            record.activates_at,
-                            record.retires_at,
-                            record.removed_at,
-                        )
-                        for record in ordered
-                    ],
+                    [key_to_row(record) for record in ordered],
                 )
         except _StaleSnapshot:
             return False
@@ -185,37 +194,23 @@ class SqliteStore:
 
     def list_clients(self) -> list[ClientRecord]:
         with self._connect() as conn:
-            rows = conn.execute(f"SELECT {_CLIENT_COLUMNS} FROM clients ORDER BY client_id").fetchall()  # noqa: S608
-        return [_client_from_row(row) for row in rows]
+            rows = conn.execute(f"SELECT {CLIENT_COLUMNS} FROM clients ORDER BY client_id").fetchall()  # noqa: S608
+        return [client_from_row(row) for row in rows]
 
     def get_client(self, client_id: str) -> ClientRecord | None:
         with self._connect() as conn:
             row = conn.execute(
-                f"SELECT {_CLIENT_COLUMNS} FROM clients WHERE client_id = ?",  # noqa: S608
+                f"SELECT {CLIENT_COLUMNS} FROM clients WHERE client_id = ?",  # noqa: S608
                 (client_id,),
             ).fetchone()
-        return None if row is None else _client_from_row(row)
+        return None if row is None else client_from_row(row)
 
     def add_client(self, record: ClientRecord) -> None:
         try:
             with self._connect(write=True) as conn:
                 conn.execute(
-                    f"INSERT INTO clients ({_CLIENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
-                    (
-                        record.client_id,
-                        record.secret_hash,
-                        json.dumps(list(record.audiences)),
-                        json.dumps(list(record.scopes)),
-                        record.max_ttl,
-                        record.created_at,
-                        record.updated_at,
-                        record.jwks,
-                        record.jwks_uri,
-                        record.not_before,
-                        int(record.disabled),
-                        record.rate,
-                        record.burst,
-                    ),
+                    f"INSERT INTO clients ({CLIENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",  # noqa: S608
+                    client_to_row(record),
                 )
         except sqlite3.IntegrityError:
             raise ClientExists(f"client {record.client_id!r} is already registered") from None
@@ -260,22 +255,14 @@ class SqliteStore:
         with self._connect(write=True) as conn:
             return conn.execute("DELETE FROM revoked_tokens WHERE expires_at <= ?", (now,)).rowcount
 
+    def claim_assertion(self, client_id: str, jti: str, expires_at: int) -> bool:
+        with self._connect(write=True, bump=False) as conn:
+            cursor = conn.execute(
+                "INSERT INTO assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                (client_id, jti, expires_at),
+            )
+            return cursor.rowcount == 1
 
-def _client_from_row(row: tuple[Any, ...]) -> ClientRecord:
-    (client_id, secret_hash, audiences, scopes, max_ttl, created_at, updated_at) = row[:7]
-    jwks, jwks_uri, not_before, disabled, rate, burst = row[7:]
-    return ClientRecord(
-        client_id=str(client_id),
-        secret_hash=bytes(secret_hash),
-        audiences=tuple(json.loads(str(audiences))),
-        scopes=tuple(json.loads(str(scopes))),
-        max_ttl=int(max_ttl),
-        created_at=int(created_at),
-        updated_at=int(created_at if updated_at is None else updated_at),
-        jwks=jwks,
-        jwks_uri=jwks_uri,
-        not_before=not_before,
-        disabled=bool(disabled),
-        rate=rate,
-        burst=burst,
-    )
+    def purge_assertions(self, now: int) -> int:
+        with self._connect(write=True, bump=False) as conn:
+            return conn.execute("DELETE FROM assertions WHERE expires_at <= ?", (now,)).rowcount
