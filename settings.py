@@ -217,7 +217,7 @@ _PARSERS: Final[dict[str, Callable[[str], Any]]] = {
     "max_header_bytes": _parse_int,
     "header_read_timeout": parse_duration,
     "shutdown_drain": parse_duration,
-    "store_url": lambda text: _parse_store_url(_parse_text(text)),
+    "store_url": lambda text: parse_store_url(_parse_text(text)),
     "store_pool_size": _parse_int,
 }
 
@@ -263,7 +263,7 @@ SQLITE_PREFIX: Final = "sqlite:///"
 POSTGRES_PREFIXES: Final = ("postgresql://", "postgres://")
 
 
-def _parse_store_url(url: str) -> str:
+def parse_store_url(url: str) -> str:
     if url.startswith(SQLITE_PREFIX) and len(url) > len(SQLITE_PREFIX):
         return url
     if url.startswith(POSTGRES_PREFIXES):
@@ -361,6 +361,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             log.warning("ignoring unknown setting %s", name)
 
     settings = Settings(**values)
+    if settings.store_kind == "postgresql" and "issuer" not in values:
+        raise SettingsError(
+            env_name("issuer"),
+            "a PostgreSQL store means a fleet: set the one issuer URL its clients see (the load balancer's), "
+            "the same on every instance",
+        )
     for field, lowest, highest in _BOUNDS:
         value = getattr(settings, field)
         if not lowest <= value <= highest:

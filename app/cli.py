@@ -310,6 +310,40 @@ def cmd_keys_rotate_kek(container: Container, args: argparse.Namespace) -> None:
     )
 
 
+def cmd_migrate(container: Container, args: argparse.Namespace) -> None:
+    store = container.store()  # opening a store applies its missing migrations, under a lock
+    print(f"store {store.describe()}: schema version {store.schema_version()}, up to date")
+
+
+def cmd_store_copy(container: Container, args: argparse.Namespace) -> None:
+    import dataclasses
+
+    from app.store.copy import copy_store
+    from app.store.factory import open_store
+    from settings import env_name, parse_store_url
+
+    try:
+        target_url = parse_store_url(args.to)
+    except ValueError as exc:
+        raise CliError(f"--to {exc}") from None
+    source = container.store()
+    target = open_store(dataclasses.replace(container.settings(), store_url=target_url))
+    try:
+        if target.describe() == source.describe():
+            raise CliError("--to names the store this command reads from")
+        report = copy_store(source, target, now=int(time.time()))
+    finally:
+        target.close()
+    print(
+        f"copied {report.keys} keys, {report.clients} clients and {report.revoked_tokens} revoked tokens "
+        f"from {source.describe()} to {target.describe()}"
+    )
+    print(
+        f"Start Titan with {env_name('store_url')} set to the new store and the same key-encryption key.",
+        file=sys.stderr,
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="titan", description="Titan service-to-service token issuer.")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -384,6 +418,15 @@ def build_parser() -> argparse.ArgumentParser:
     token_revoke.add_argument("jti")
     token_revoke.add_argument("--client", help="the client it was issued to, for the audit log")
     token_revoke.set_defaults(handler=cmd_tokens_revoke)
+
+    migrate = commands.add_parser("migrate", help="apply the store's schema migrations (also done on start)")
+    migrate.set_defaults(handler=cmd_migrate)
+    store = commands.add_parser("store", help="operate on the store").add_subparsers(
+        dest="action", required=True, metavar="ACTION"
+    )
+    store_copy = store.add_parser("copy", help="copy keys, clients and revocations into a new, empty store")
+    store_copy.add_argument("--to", required=True, metavar="URL", help="postgresql://... or sqlite:///PATH")
+    store_copy.set_defaults(handler=cmd_store_copy)
 
     bench = commands.add_parser("bench", help="a short load test against a running instance")
     bench.add_argument("--url", default="http://127.0.0.1:8000")

@@ -10,7 +10,7 @@ import pytest
 
 from app.errors import ConfigurationError, StoreUnavailable
 from app.store.postgres import SCHEMA_VERSION, PostgresStore, redact
-from tests.support.postgres import ADMIN_URL
+from tests.support.postgres import set_connections_allowed
 
 
 def test_instances_starting_together_apply_each_migration_once(postgres_url: str) -> None:
@@ -39,14 +39,6 @@ def test_instances_starting_together_apply_each_migration_once(postgres_url: str
     finally:
         for store in stores:
             store.close()
-
-
-def set_connections_allowed(database_url: str, allowed: bool) -> None:
-    name = database_url.rsplit("/", 1)[1]
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS {str(allowed).lower()}')
-        if not allowed:
-            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
 
 
 def test_a_database_outage_is_store_unavailable_and_heals_by_itself(postgres_url: str) -> None:

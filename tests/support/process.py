@@ -62,6 +62,11 @@ class TitanProcess:
         self.process: subprocess.Popen[bytes] | None = None
 
     def start(self, timeout: float = 30.0) -> TitanProcess:
+        self.launch()
+        return self.wait_ready(timeout)
+
+    def launch(self) -> None:
+        """Start the process without waiting for it (to start several at once)."""
         log = self.log_path.open("ab")
         self.process = subprocess.Popen(
             [*titan_command(), "serve"],
@@ -71,6 +76,9 @@ class TitanProcess:
             start_new_session=True,
         )
         log.close()
+
+    def wait_ready(self, timeout: float = 30.0) -> TitanProcess:
+        assert self.process is not None
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

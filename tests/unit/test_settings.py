@@ -188,3 +188,20 @@ def test_tls_needs_both_files_that_exist(tmp_path: Path) -> None:
     settings = load_settings({"TITAN_TLS_CERT_FILE": str(cert), "TITAN_TLS_KEY_FILE": str(key)})
     assert settings.tls
     assert settings.issuer == "https://127.0.0.1:8000"
+
+
+def test_store_urls_select_the_adapter_and_fleet_mode_needs_a_shared_issuer_and_kek(tmp_path: Path) -> None:
+    sqlite = load_settings({"TITAN_STORE_URL": f"sqlite:///{tmp_path}/t.db"})
+    assert (sqlite.store_kind, sqlite.database_path) == ("sqlite", tmp_path / "t.db")
+    assert load_settings({}).database_path == Path(".titan") / "titan.sqlite3"
+    fleet = {"TITAN_STORE_URL": "postgresql://titan:pw@db/titan", "TITAN_ISSUER": "https://titan.example"}
+    with pytest.raises(SettingsError, match="TITAN_KEY_ENCRYPTION_KEY"):
+        load_settings(fleet)
+    settings = load_settings({**fleet, "TITAN_KEY_ENCRYPTION_KEY_FILE": "/run/secrets/kek"})
+    assert settings.store_kind == "postgresql"
+    assert "pw" not in repr(settings)
+    with pytest.raises(SettingsError, match="TITAN_ISSUER"):
+        load_settings({"TITAN_STORE_URL": fleet["TITAN_STORE_URL"], "TITAN_KEY_ENCRYPTION_KEY_FILE": "/k"})
+    for wrong in ("mysql://db/titan", "sqlite://relative", "sqlite:///"):
+        with pytest.raises(SettingsError, match="TITAN_STORE_URL"):
+            load_settings({"TITAN_STORE_URL": wrong})

@@ -1,0 +1,225 @@
+"""Fleet mode end to end: several `titan serve` processes on one PostgreSQL database act as one issuer.
+
+Each test gets a throwaway database (skipped, with the reason, when no PostgreSQL is reachable).
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.support.assertions import ClientKey
+from tests.support.factories import basic
+from tests.support.factories import test_env as environment_for
+from tests.support.postgres import set_connections_allowed
+from tests.support.process import TitanProcess, add_client, run_cli
+from tests.support.verify import verify_with_pyjwt
+
+pytestmark = pytest.mark.e2e
+
+ISSUER = "https://titan.fleet.test"  # what clients see: the load balancer in front of the fleet
+MINT = {"json": {"audience": "billing"}}
+
+
+def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := condition():
+            return value
+        time.sleep(0.2)
+    raise AssertionError("the condition did not come true in time")
+
+
+def fleet_env(tmp_path: Path, name: str, postgres_url: str, **extra: str) -> dict[str, str]:
+    """One instance's environment: its own data dir (audit log), the shared store, issuer and KEK."""
+    return {
+        **environment_for(tmp_path / name),
+        "TITAN_STORE_URL": postgres_url,
+        "TITAN_ISSUER": ISSUER,
+        "TITAN_REFRESH_INTERVAL": "1",
+        "TITAN_LOG_LEVEL": "info",
+        **extra,
+    }
+
+
+def start_fleet(envs: list[dict[str, str]], tmp_path: Path, servers: list[TitanProcess]) -> list[TitanProcess]:
+    """Start every instance at once (they migrate the fresh database concurrently), then wait for all."""
+    fleet = [TitanProcess(env, tmp_path / f"titan-{index}.log") for index, env in enumerate(envs)]
+    servers.extend(fleet)
+    for server in fleet:
+        server.launch()
+    for server in fleet:
+        server.wait_ready()
+    return fleet
+
+
+def audit_lines(data_dir: Path) -> list[dict[str, Any]]:
+    path = data_dir / "audit.log"
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_two_instances_on_one_database_act_as_one_issuer(
+    postgres_url: str, servers: list[TitanProcess], tmp_path: Path
+) -> None:
+    env_a, env_b = (fleet_env(tmp_path, name, postgres_url) for name in ("a", "b"))
+    migrated = run_cli(env_a, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    assert "schema version 1, up to date" in migrated.stdout
+    a, b = start_fleet([env_a, env_b], tmp_path, servers)
+
+    # A client registered through one instance's CLI mints on the other.
+    secret = add_client(env_a, "orders", "--audience", "billing")
+    auth = basic("orders", secret)
+    wait_for(lambda: b.post("/v1/tokens", headers=auth, **MINT).status_code == 200)
+
+    # Same keys everywhere: a token from each instance verifies with the other's JWKS.
+    jwks_a, jwks_b = a.get("/.well-known/jwks.json").json(), b.get("/.well-known/jwks.json").json()
+    assert jwks_a == jwks_b
+    token_a = a.post("/v1/tokens", headers=auth, **MINT).json()["access_token"]
+    token_b = b.post("/v1/tokens", headers=auth, **MINT).json()["access_token"]
+    for token, other_jwks in ((token_a, jwks_b), (token_b, jwks_a)):
+        assert verify_with_pyjwt(token, other_jwks, audience="billing", issuer=ISSUER)["sub"] == "orders"
+
+    # A revocation on one is seen by introspection on the other.
+    assert b.post("/oauth2/introspect", data={"token": token_a}, headers=auth).json()["active"] is True
+    assert a.post("/oauth2/revoke", data={"token": token_a}, headers=auth).status_code == 200
+    wait_for(lambda: b.post("/oauth2/introspect", data={"token": token_a}, headers=auth).json() == {"active": False})
+
+    # An assertion used on one instance is refused as a replay on the other.
+    client_key = ClientKey()
+    jwk_file = tmp_path / "client.jwk"
+    jwk_file.write_text(json.dumps(client_key.public_jwk))
+    added = run_cli(env_b, "clients", "add", "signer", "--audience", "billing", "--jwk", str(jwk_file))
+    assert added.returncode == 0, added.stderr
+    wait_for(lambda: all(server.get("/v1/stats").json()["clients"]["registered"] == 2 for server in (a, b)))
+    assertion = client_key.assertion("signer", f"{ISSUER}/oauth2/token")
+    form = {
+        "grant_type": "client_credentials",
+        "audience": "billing",
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+        "client_assertion": assertion,
+    }
+    assert a.post("/oauth2/token", data=form).status_code == 200
+    replayed = b.post("/oauth2/token", data=form)
+    assert replayed.status_code == 401
+    assert replayed.json()["error"] == "invalid_client"
+    assert "replay" in replayed.json()["error_description"]
+
+    # Client changes hold fleet-wide: disabled through the CLI, refused by both.
+    assert run_cli(env_a, "clients", "disable", "orders").returncode == 0
+    for server in (a, b):
+        wait_for(lambda server=server: server.post("/v1/tokens", headers=auth, **MINT).status_code == 400)
+
+    # Killing one instance leaves the other minting.
+    assert run_cli(env_a, "clients", "enable", "orders").returncode == 0
+    wait_for(lambda: b.post("/v1/tokens", headers=auth, **MINT).status_code == 200)
+    assert a.process is not None
+    a.process.send_signal(signal.SIGKILL)
+    a.process.wait(10)
+    assert all(b.post("/v1/tokens", headers=auth, **MINT).status_code == 200 for _ in range(20))
+    assert b.get("/readyz").status_code == 200
+
+
+def test_an_instance_that_loses_the_database_keeps_minting_reports_it_and_recovers(
+    postgres_url: str, servers: list[TitanProcess], tmp_path: Path
+) -> None:
+    env = fleet_env(tmp_path, "a", postgres_url)
+    (server,) = start_fleet([env], tmp_path, servers)
+    secret = add_client(env, "orders", "--audience", "billing")
+    auth = basic("orders", secret)
+    wait_for(lambda: server.post("/v1/tokens", headers=auth, **MINT).status_code == 200)
+    token = server.post("/v1/tokens", headers=auth, **MINT).json()["access_token"]
+
+    set_connections_allowed(postgres_url, False)
+    try:
+        fault = wait_for(lambda: server.get("/readyz").json()["store_error"])
+        assert "StoreUnavailable" in fault
+        assert "@" not in fault or "postgres@" in fault  # never a password in the report
+        assert all(server.post("/v1/tokens", headers=auth, **MINT).status_code == 200 for _ in range(20))
+        refused = server.post("/oauth2/revoke", data={"token": token}, headers=auth)
+        assert refused.status_code == 503
+        assert refused.json()["error"] == "temporarily_unavailable"
+    finally:
+        set_connections_allowed(postgres_url, True)
+    wait_for(lambda: server.get("/readyz").json()["store_error"] is None, timeout=30)
+    assert server.post("/oauth2/revoke", data={"token": token}, headers=auth).status_code == 200
+    assert "store refresh recovered" in server.logs()
+
+
+# Keys sign for 4 s, are published 2 s ahead; tokens live 3 s (as in test_rotation.py).
+FAST_SCHEDULE = {
+    "TITAN_KEY_ROTATION_INTERVAL": "4",
+    "TITAN_KEY_PUBLISH_LEAD": "2",
+    "TITAN_JWKS_MAX_AGE": "1",
+    "TITAN_MAX_TTL": "3",
+    "TITAN_DEFAULT_TTL": "3",
+    "TITAN_CLOCK_SKEW": "0",
+    "TITAN_KEY_RETIRE_HOLD": "3",
+}
+
+
+def test_a_scheduled_rotation_happens_once_and_every_instance_converges(
+    postgres_url: str, servers: list[TitanProcess], tmp_path: Path
+) -> None:
+    envs = [fleet_env(tmp_path, name, postgres_url, **FAST_SCHEDULE) for name in ("a", "b", "c")]
+    fleet = start_fleet(envs, tmp_path, servers)
+    time.sleep(11)  # about two and a half rotation intervals
+
+    # Every transition was applied by exactly one instance: the audit lines across the fleet
+    # name each (kid, transition) once.
+    transitions = Counter(
+        line["detail"] for env in envs for line in audit_lines(Path(env["TITAN_DATA_DIR"])) if line["event"] == "key"
+    )
+    activations = [detail for detail in transitions if "(publish lead over)" in detail]
+    assert len(activations) >= 2, transitions
+    assert all(count == 1 for count in transitions.values()), transitions
+    listed = json.loads(run_cli(envs[0], "keys", "list", "--json").stdout)
+    assert sum(1 for key in listed if key["state"] == "active") == 1
+
+    # Every instance serves the same JWKS within one refresh interval of the last change.
+    def converged() -> bool:
+        documents = [server.get("/.well-known/jwks.json").json() for server in fleet]
+        return all(document == documents[0] for document in documents)
+
+    wait_for(converged, timeout=5)
+    active = next(key["kid"] for key in listed if key["state"] == "active")
+    secret = add_client(envs[0], "orders", "--audience", "billing")
+    for server in fleet:
+        token = wait_for(lambda server=server: server.post("/v1/tokens", headers=basic("orders", secret), **MINT))
+        assert token.status_code == 200
+    assert {key["kid"] for key in fleet[0].get("/.well-known/jwks.json").json()["keys"]} >= {active}
+
+
+def test_a_single_node_moves_from_sqlite_to_postgresql_with_store_copy(
+    postgres_url: str, servers: list[TitanProcess], tmp_path: Path
+) -> None:
+    single_env = {**environment_for(tmp_path / "single"), "TITAN_ISSUER": ISSUER, "TITAN_LOG_LEVEL": "info"}
+    secret = add_client(single_env, "orders", "--audience", "billing")
+    single = TitanProcess(single_env, tmp_path / "single.log").start()
+    servers.append(single)
+    old_token = single.post("/v1/tokens", headers=basic("orders", secret), **MINT).json()["access_token"]
+    kept_token = single.post("/v1/tokens", headers=basic("orders", secret), **MINT).json()["access_token"]
+    assert single.post("/oauth2/revoke", data={"token": old_token}, headers=basic("orders", secret)).status_code == 200
+    old_jwks = single.get("/.well-known/jwks.json").json()
+    assert single.stop() == 0
+
+    copied = run_cli(single_env, "store", "copy", "--to", postgres_url)
+    assert copied.returncode == 0, copied.stderr
+    assert "copied 1 keys, 1 clients and 1 revoked tokens" in copied.stdout
+    again = run_cli(single_env, "store", "copy", "--to", postgres_url)
+    assert again.returncode == 2
+    assert "is not empty" in again.stderr
+
+    (fleet,) = start_fleet([fleet_env(tmp_path, "fleet", postgres_url)], tmp_path, servers)
+    assert fleet.get("/.well-known/jwks.json").json() == old_jwks  # the same key, still sealed the same way
+    assert fleet.post("/v1/tokens", headers=basic("orders", secret), **MINT).status_code == 200
+    introspect = {"headers": basic("orders", secret)}
+    assert fleet.post("/oauth2/introspect", data={"token": kept_token}, **introspect).json()["active"] is True
+    assert fleet.post("/oauth2/introspect", data={"token": old_token}, **introspect).json() == {"active": False}
