@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +33,8 @@ def postgres_url() -> Iterator[str]:
     """A throwaway PostgreSQL database; the test is skipped, with the reason, when none is reachable."""
     reason = unavailable_reason()
     if reason is not None:
+        if os.environ.get("TITAN_REQUIRE_POSTGRES") == "1":
+            pytest.fail(f"TITAN_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
     with throwaway_database() as url:
         yield url
