@@ -48,3 +48,8 @@ bench *args:
 bench-memory *args:
     command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
     {{bin}}/python -m bench.memory {{args}}
+
+# Aggregate mint rate of two instances on one PostgreSQL store against one (needs a local PostgreSQL).
+bench-fleet *args:
+    command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk)
+    {{bin}}/python -m bench.fleet {{args}}

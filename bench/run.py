@@ -143,8 +143,10 @@ class Server:
         self.log.close()
 
 
-def wrk(url: str, connections: int, seconds: float, script: str | None, env: dict[str, str]) -> Pass:
-    command = ["taskset", "-c", WRK_CPU, "wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
+def wrk(
+    url: str, connections: int, seconds: float, script: str | None, env: dict[str, str], cpus: str = WRK_CPU
+) -> Pass:
+    command = ["taskset", "-c", cpus, "wrk", "-t1", f"-c{connections}", f"-d{int(seconds)}s", "--latency"]
     if script:
         command += ["-s", str(ROOT / "bench" / script)]
     output = subprocess.run(
