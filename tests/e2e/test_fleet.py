@@ -92,6 +92,17 @@ def test_two_instances_on_one_database_act_as_one_issuer(
     assert a.post("/oauth2/revoke", data={"token": token_a}, headers=auth).status_code == 200
     wait_for(lambda: b.post("/oauth2/introspect", data={"token": token_a}, headers=auth).json() == {"active": False})
 
+    # Operator commands work unchanged against the shared store and reach every instance.
+    jti_b = verify_with_pyjwt(token_b, jwks_a, audience="billing", issuer=ISSUER)["jti"]
+    assert run_cli(env_b, "tokens", "revoke", jti_b, "--client", "orders").returncode == 0
+    wait_for(lambda: a.post("/oauth2/introspect", data={"token": token_b}, headers=auth).json() == {"active": False})
+    rotated = run_cli(env_a, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    published = json.loads(run_cli(env_b, "keys", "list", "--json").stdout)
+    assert len(published) == 2
+    for server in (a, b):
+        wait_for(lambda server=server: len(server.get("/.well-known/jwks.json").json()["keys"]) == 2)
+
     # An assertion used on one instance is refused as a replay on the other.
     client_key = ClientKey()
     jwk_file = tmp_path / "client.jwk"
