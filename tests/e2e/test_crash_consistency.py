@@ -22,6 +22,11 @@ def test_killed_writers_leave_a_consistent_store(env: dict[str, str], data_dir: 
     random.seed(11)
     full_env = {**os.environ, **env}
     committed: set[str] = set()
+    # Kill within the span of a whole command on this machine (slower under load), so that
+    # kills land in start-up, in the transaction and after it.
+    started = time.monotonic()
+    subprocess.run([*titan_command(), "clients", "list"], env=full_env, capture_output=True, check=True, timeout=60)
+    span = (time.monotonic() - started) * 1.2
     for number in range(16):
         client_id = f"client-{number}"
         action = ["clients", "add", client_id, "--audience", "billing", "--json"]
@@ -30,7 +35,7 @@ def test_killed_writers_leave_a_consistent_store(env: dict[str, str], data_dir: 
         process = subprocess.Popen(
             [*titan_command(), *action], env=full_env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
-        time.sleep(random.uniform(0.0, 0.6))  # somewhere in start-up, the transaction, or after it
+        time.sleep(random.uniform(0.0, span))  # somewhere in start-up, the transaction, or after it
         if process.poll() is None:
             process.send_signal(signal.SIGKILL)
         output, _ = process.communicate(timeout=30)

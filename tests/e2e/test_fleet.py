@@ -181,16 +181,22 @@ def test_a_scheduled_rotation_happens_once_and_every_instance_converges(
 ) -> None:
     envs = [fleet_env(tmp_path, name, postgres_url, **FAST_SCHEDULE) for name in ("a", "b", "c")]
     fleet = start_fleet(envs, tmp_path, servers)
-    time.sleep(11)  # about two and a half rotation intervals
 
-    # Every transition was applied by exactly one instance: the audit lines across the fleet
-    # name each (kid, transition) once.
-    transitions = Counter(
-        line["detail"] for env in envs for line in audit_lines(Path(env["TITAN_DATA_DIR"])) if line["event"] == "key"
-    )
-    activations = [detail for detail in transitions if "(publish lead over)" in detail]
-    assert len(activations) >= 2, transitions
-    assert all(count == 1 for count in transitions.values()), transitions
+    def transitions() -> Counter[str]:
+        """Every key transition audited across the fleet, by its description (kid and what happened)."""
+        return Counter(
+            line["detail"]
+            for env in envs
+            for line in audit_lines(Path(env["TITAN_DATA_DIR"]))
+            if line["event"] == "key"
+        )
+
+    # Wait for two scheduled activations (about two rotation intervals, longer on a loaded machine).
+    wait_for(lambda: sum("(publish lead over)" in detail for detail in transitions()) >= 2, timeout=40)
+    # Every transition was applied by exactly one instance: across the fleet's audit logs each
+    # (kid, transition) appears once.
+    seen = transitions()
+    assert all(count == 1 for count in seen.values()), seen
     listed = json.loads(run_cli(envs[0], "keys", "list", "--json").stdout)
     assert sum(1 for key in listed if key["state"] == "active") == 1
 
@@ -202,9 +208,8 @@ def test_a_scheduled_rotation_happens_once_and_every_instance_converges(
     wait_for(converged, timeout=5)
     active = next(key["kid"] for key in listed if key["state"] == "active")
     secret = add_client(envs[0], "orders", "--audience", "billing")
-    for server in fleet:
-        token = wait_for(lambda server=server: server.post("/v1/tokens", headers=basic("orders", secret), **MINT))
-        assert token.status_code == 200
+    for server in fleet:  # and the client registered through the CLI mints on every instance
+        wait_for(lambda server=server: server.post("/v1/tokens", headers=basic("orders", secret), **MINT).is_success)
     assert {key["kid"] for key in fleet[0].get("/.well-known/jwks.json").json()["keys"]} >= {active}
 
 
