@@ -89,6 +89,7 @@ def stats_document(observed: Observed) -> dict[str, Any]:
         "clients": {"registered": len(observed.clients)},
         "security": _security_document(observed),
         "store": {
+            "kind": settings.store_kind,
             "last_refresh_error": observed.refresher.last_error,
             "refresh_failures": observed.refresher.failures,
             "seconds_since_refresh": _since(observed.refresher.last_success),
