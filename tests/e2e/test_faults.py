@@ -8,8 +8,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,19 +17,11 @@ import pytest
 from tests.support.factories import basic
 from tests.support.factories import test_env as environment_for
 from tests.support.process import TitanProcess, add_client, run_cli
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
 MINT = {"json": {"audience": "billing"}}
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    raise AssertionError("the condition did not come true in time")
 
 
 def readiness(server: TitanProcess) -> dict[str, Any]:

@@ -7,34 +7,24 @@ from __future__ import annotations
 
 import json
 import signal
-import time
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.support.assertions import ClientKey
-from tests.support.factories import basic
+from tests.support.factories import FAST_SCHEDULE, basic
 from tests.support.factories import test_env as environment_for
 from tests.support.postgres import set_connections_allowed
 from tests.support.process import TitanProcess, add_client, run_cli
 from tests.support.verify import verify_with_pyjwt
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
 ISSUER = "https://titan.fleet.test"  # what clients see: the load balancer in front of the fleet
 MINT = {"json": {"audience": "billing"}}
-
-
-def wait_for(condition: Callable[[], Any], timeout: float = 15.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if value := condition():
-            return value
-        time.sleep(0.2)
-    raise AssertionError("the condition did not come true in time")
 
 
 def fleet_env(tmp_path: Path, name: str, postgres_url: str, **extra: str) -> dict[str, str]:
@@ -162,18 +152,6 @@ def test_an_instance_that_loses_the_database_keeps_minting_reports_it_and_recove
     wait_for(lambda: server.get("/readyz").json()["store_error"] is None, timeout=30)
     assert server.post("/oauth2/revoke", data={"token": token}, headers=auth).status_code == 200
     assert "store refresh recovered" in server.logs()
-
-
-# Keys sign for 4 s, are published 2 s ahead; tokens live 3 s (as in test_rotation.py).
-FAST_SCHEDULE = {
-    "TITAN_KEY_ROTATION_INTERVAL": "4",
-    "TITAN_KEY_PUBLISH_LEAD": "2",
-    "TITAN_JWKS_MAX_AGE": "1",
-    "TITAN_MAX_TTL": "3",
-    "TITAN_DEFAULT_TTL": "3",
-    "TITAN_CLOCK_SKEW": "0",
-    "TITAN_KEY_RETIRE_HOLD": "3",
-}
 
 
 def test_a_scheduled_rotation_happens_once_and_every_instance_converges(

@@ -6,29 +6,17 @@ import json
 import random
 import time
 from collections import deque
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.support.factories import basic
+from tests.support.factories import FAST_SCHEDULE, basic
 from tests.support.process import TitanProcess, add_client, run_cli
 from tests.support.verifier import CachingVerifier
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
-
-# A whole rotation cycle in seconds: keys sign for 4 s, are published 2 s ahead, tokens live 3 s.
-FAST_SCHEDULE = {
-    "TITAN_KEY_ROTATION_INTERVAL": "4",
-    "TITAN_KEY_PUBLISH_LEAD": "2",
-    "TITAN_JWKS_MAX_AGE": "1",
-    "TITAN_MAX_TTL": "3",
-    "TITAN_DEFAULT_TTL": "3",
-    "TITAN_CLOCK_SKEW": "0",
-    "TITAN_KEY_RETIRE_HOLD": "3",
-    "TITAN_REFRESH_INTERVAL": "1",
-}
 
 
 @pytest.mark.heavy
@@ -137,26 +125,20 @@ def test_key_commands_reach_a_running_server(env: dict[str, str], servers: list[
     def jwks_kids() -> set[str]:
         return {key["kid"] for key in server.get("/.well-known/jwks.json").json()["keys"]}
 
-    def eventually(check: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + 10
-        while not check():
-            assert time.monotonic() < deadline, "the server did not pick the change up"
-            time.sleep(0.2)
-
     (first,) = jwks_kids()
     rotated = run_cli(env, "keys", "rotate", "--now")
     assert rotated.returncode == 0, rotated.stderr
-    eventually(lambda: len(jwks_kids()) == 2)
+    wait_for(lambda: len(jwks_kids()) == 2)
     (second,) = jwks_kids() - {first}
 
     def mints_with(kid: str) -> bool:
         response = server.post("/v1/tokens", json={"audience": "billing"}, headers=basic("orders", secret))
         return response.status_code == 200 and response.json()["kid"] == kid
 
-    eventually(lambda: mints_with(second))
+    wait_for(lambda: mints_with(second))
     revoked = run_cli(env, "keys", "revoke", first)
     assert revoked.returncode == 0, revoked.stderr
-    eventually(lambda: jwks_kids() == {second})
+    wait_for(lambda: jwks_kids() == {second})
     states = {key["kid"]: key["state"] for key in store_keys(env)}
     assert states == {first: "removed", second: "active"}
     server.stop()

@@ -17,6 +17,20 @@ from settings import Settings, load_settings
 TEST_KEK = b64url(bytes(range(32))).decode()
 
 
+# A whole key rotation cycle in seconds, for end-to-end tests: keys sign for 4 s, are published
+# 2 s ahead, tokens live 3 s, servers look at the store every second.
+FAST_SCHEDULE = {
+    "TITAN_KEY_ROTATION_INTERVAL": "4",
+    "TITAN_KEY_PUBLISH_LEAD": "2",
+    "TITAN_JWKS_MAX_AGE": "1",
+    "TITAN_MAX_TTL": "3",
+    "TITAN_DEFAULT_TTL": "3",
+    "TITAN_CLOCK_SKEW": "0",
+    "TITAN_KEY_RETIRE_HOLD": "3",
+    "TITAN_REFRESH_INTERVAL": "1",
+}
+
+
 def test_env(data_dir: Path, **overrides: str) -> dict[str, str]:
     env = {
         "TITAN_DATA_DIR": str(data_dir),
