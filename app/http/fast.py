@@ -109,6 +109,11 @@ async def read_body(request: FastRequest, receive: Receive, limit: int) -> bytes
             return b"".join(chunks)
 
 
+async def respond(send: Send, status: int, headers: Headers, body: bytes) -> None:
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body, "more_body": False})
+
+
 def header_bytes(scope: Scope) -> int:
     """The size of the request's header fields, names and values, as received."""
     return sum(len(name) + len(value) for name, value in scope["headers"])
@@ -200,14 +205,11 @@ class FastRoutes:
             self._container.metrics().record_error("server_error")
             status, headers = 500, [JSON_CONTENT, (b"cache-control", b"no-store")]
             body = error_body("server_error", "the server could not complete the request")
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await respond(send, status, headers, body)
 
     async def _refuse_headers(self, scope: Scope, send: Send, limit: int) -> None:
         exc = HeadersTooLarge(f"the request headers may be at most {limit} bytes", reason="headers_too_large")
-        status, headers, body = self._refusal(exc, FastRequest.from_scope(scope))
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send({"type": "http.response.body", "body": body, "more_body": False})
+        await respond(send, *self._refusal(exc, FastRequest.from_scope(scope)))
 
     async def _admitted(self, handler: Handler, request: FastRequest, receive: Receive) -> Answer:
         """Run a minting handler once the gate admits it (refused at once under overload or shutdown)."""
