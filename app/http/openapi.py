@@ -26,7 +26,8 @@ _COMMON_ERRORS: Final = {
     "413": _error("Body too large"),
     "415": _error("Wrong content type"),
     "429": _error("Rate limited, or cooling off after failed authentications (Retry-After)"),
-    "503": _error("Overloaded or shutting down (Retry-After)"),
+    "431": _error("Request headers too large (TITAN_MAX_HEADER_BYTES)"),
+    "503": _error("Overloaded, draining for shutdown, or the store unavailable (Retry-After)"),
 }
 
 

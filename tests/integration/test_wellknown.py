@@ -54,3 +54,6 @@ async def test_discovery_describes_the_issuer(http: AsyncTestClient, path: str) 
 async def test_the_openapi_document_is_served(http: AsyncTestClient) -> None:
     document = (await http.get("/schema/openapi.json")).json()
     assert {"/v1/tokens", "/oauth2/token", "/.well-known/jwks.json", "/v1/stats", "/metrics"} <= set(document["paths"])
+    for path in ("/v1/tokens", "/oauth2/token"):
+        responses = document["paths"][path]["post"]["responses"]
+        assert {"200", "400", "401", "413", "429", "431", "503"} <= set(responses)
