@@ -164,6 +164,7 @@ def test_an_instance_that_loses_the_database_keeps_minting_reports_it_and_recove
     assert "postgres:***@" in run_cli(env, "migrate").stdout
 
 
+@pytest.mark.heavy
 def test_a_scheduled_rotation_happens_once_and_every_instance_converges(
     postgres_url: str, servers: list[TitanProcess], tmp_path: Path
 ) -> None:
