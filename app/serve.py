@@ -12,6 +12,7 @@ from granian.http import HTTP1Settings
 
 from app.asgi import DRAIN_SIGNAL, SHUTDOWN_GRACE_SECONDS
 from app.logging import configure_logging
+from app.orphan import MAIN_PID_VARIABLE
 from containers import Container
 from settings import Settings
 
@@ -79,4 +80,5 @@ def serve(container: Container) -> None:
     preflight(container)
     scheme = "https" if settings.tls else "http"
     log.info("serving %s on %s:%d (one Granian worker)", scheme, settings.host, settings.port)
+    os.environ[MAIN_PID_VARIABLE] = str(os.getpid())  # the worker stops if this process dies
     build_server(settings).serve()

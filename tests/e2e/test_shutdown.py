@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from tests.support.factories import basic
-from tests.support.process import TitanProcess, add_client
+from tests.support.process import TitanProcess, add_client, process_tree
 
 pytestmark = pytest.mark.e2e
 
@@ -85,3 +85,29 @@ def test_sigterm_under_load_drains_then_exits_cleanly(
     logs = server.logs()
     assert "draining" in logs
     assert "Titan stopped" in logs
+
+
+def test_a_worker_whose_titan_serve_was_killed_stops_and_frees_the_port(
+    env: dict[str, str], servers: list[TitanProcess], tmp_path: Path
+) -> None:
+    server = TitanProcess(env, tmp_path / "titan.log")
+    servers.append(server)
+    server.start()
+    assert server.process is not None
+    (worker,) = process_tree(server.process.pid)[1:]
+    server.process.send_signal(signal.SIGKILL)  # the main process only, as a careless supervisor would
+    server.process.wait(10)
+    deadline = time.monotonic() + 15
+    while Path(f"/proc/{worker}").exists() and b"zombie" not in _state(worker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not Path(f"/proc/{worker}").exists() or b"zombie" in _state(worker), "the orphaned worker kept running"
+    with pytest.raises(httpx.TransportError):
+        httpx.get(f"{server.base_url}/healthz", timeout=2)
+    assert "is gone; stopping this worker" in server.logs()
+
+
+def _state(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/status").read_bytes()
+    except FileNotFoundError:
+        return b"zombie"
