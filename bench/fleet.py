@@ -23,7 +23,6 @@ import base64
 import json
 import os
 import secrets
-import signal
 import statistics
 import subprocess
 import sys
@@ -35,7 +34,7 @@ from pathlib import Path
 
 import psycopg
 
-from bench.run import RESULTS, ROOT, VENV_BIN, Pass, free_port, wait_ready, wrk
+from bench.run import RESULTS, VENV_BIN, Pass, PinnedServer, free_port, wrk
 
 ADMIN_URL = os.environ.get("TITAN_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 ALL_CPUS = "0,1"
@@ -70,32 +69,22 @@ class Outcome:
         return statistics.median(self.passes)
 
 
-class Instance:
-    def __init__(self, env: dict[str, str], cpus: str, workdir: Path, index: int) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**env, "TITAN_DATA_DIR": str(workdir / f"instance-{index}")}
-        self.log = (workdir / f"instance-{index}.log").open("ab")
-        self.process = subprocess.Popen(
-            ["taskset", "-c", cpus, str(VENV_BIN / "titan"), "serve", "--port", str(self.port)],
-            cwd=ROOT,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        wait_ready(f"{self.base}/readyz", self.process)
-
-    def stop(self) -> None:
-        os.killpg(self.process.pid, signal.SIGTERM)
-        self.process.wait(30)
-        self.log.close()
+def start_instance(env: dict[str, str], cpus: str, workdir: Path, index: int) -> PinnedServer:
+    """One `titan serve` of the fleet, with its own data dir (its audit log) and log file."""
+    port = free_port()
+    return PinnedServer(
+        [str(VENV_BIN / "titan"), "serve", "--port", str(port)],
+        port=port,
+        cpus=cpus,
+        env={**env, "TITAN_DATA_DIR": str(workdir / f"instance-{index}")},
+        log_path=workdir / f"instance-{index}.log",
+    )
 
 
 def run_scenario(
     scenario: Scenario, env: dict[str, str], wrk_env: dict[str, str], args: argparse.Namespace, workdir: Path
 ) -> Outcome:
-    instances = [Instance(env, cpus, workdir, index) for index, cpus in enumerate(scenario.server_cpus)]
+    instances = [start_instance(env, cpus, workdir, index) for index, cpus in enumerate(scenario.server_cpus)]
     share = max(1, args.connections // len(instances))
     outcome = Outcome(scenario.name, len(instances), [], [], 0, 0)
     try:

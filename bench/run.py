@@ -105,26 +105,15 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], timeout: float = 30) 
     raise RuntimeError(f"server not ready at {url}")
 
 
-class Server:
-    """One system under test, started under taskset in its own process group."""
+class PinnedServer:
+    """A server command under taskset in its own process group, returned once /readyz answers."""
 
-    def __init__(self, scenario: Scenario, workdir: Path, secret: str) -> None:
-        self.port = free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        env = {**os.environ, **scenario.env, "BENCH_CLIENT_SECRET": secret, "PYTHONPATH": str(ROOT)}
-        if scenario.system == "seed":
-            command = [str(VENV_BIN / "uvicorn"), "bench.baselines.seed_app:app", "--port", str(self.port)]
-            command += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
-        elif scenario.system == "ceiling":
-            command = [str(VENV_BIN / "granian"), "--interface", "asgi", "--port", str(self.port)]
-            command += ["--workers", "1", "--log-level", "warning", "bench.baselines.ceiling_app:app"]
-        else:
-            command = [str(VENV_BIN / "titan"), "serve", "--port", str(self.port)]
-            env.update(TITAN_DATA_DIR=str(workdir / "titan-data"), TITAN_LOG_LEVEL="warning")
-            env.update(TITAN_AUDIT_SINK="file")
-        self.log = (workdir / f"{scenario.system}.log").open("ab")
+    def __init__(self, command: list[str], *, port: int, cpus: str, env: dict[str, str], log_path: Path) -> None:
+        self.port = port
+        self.base = f"http://127.0.0.1:{port}"
+        self.log = log_path.open("ab")
         self.process = subprocess.Popen(
-            ["taskset", "-c", scenario.server_cpus, *command],
+            ["taskset", "-c", cpus, *command],
             cwd=ROOT,
             env=env,
             stdout=self.log,
@@ -141,6 +130,26 @@ class Server:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(5)
         self.log.close()
+
+
+class Server(PinnedServer):
+    """One system under test of a scenario."""
+
+    def __init__(self, scenario: Scenario, workdir: Path, secret: str) -> None:
+        port = free_port()
+        env = {**os.environ, **scenario.env, "BENCH_CLIENT_SECRET": secret, "PYTHONPATH": str(ROOT)}
+        if scenario.system == "seed":
+            command = [str(VENV_BIN / "uvicorn"), "bench.baselines.seed_app:app", "--port", str(port)]
+            command += ["--workers", "1", "--log-level", "warning", "--no-access-log"]
+        elif scenario.system == "ceiling":
+            command = [str(VENV_BIN / "granian"), "--interface", "asgi", "--port", str(port)]
+            command += ["--workers", "1", "--log-level", "warning", "bench.baselines.ceiling_app:app"]
+        else:
+            command = [str(VENV_BIN / "titan"), "serve", "--port", str(port)]
+            env.update(TITAN_DATA_DIR=str(workdir / "titan-data"), TITAN_LOG_LEVEL="warning")
+            env.update(TITAN_AUDIT_SINK="file")
+        log_path = workdir / f"{scenario.system}.log"
+        super().__init__(command, port=port, cpus=scenario.server_cpus, env=env, log_path=log_path)
 
 
 def wrk(

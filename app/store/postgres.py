@@ -204,7 +204,7 @@ class PostgresStore:
                     "created_at = excluded.created_at, public_jwk = excluded.public_jwk, "
                     "private_key = excluded.private_key, activates_at = excluded.activates_at, "
                     "retires_at = excluded.retires_at, removed_at = excluded.removed_at",
-                    [key_to_row(record) for record in ordered_for_save(tuple(records))],
+                    [key_to_row(record) for record in ordered_for_save(records)],
                 )
                 if records:
                     cursor.execute(_BUMP)

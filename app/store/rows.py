@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from typing import Any, Final
 
 from app.store.port import ClientRecord, KeyRecord
@@ -81,6 +82,6 @@ def client_to_row(record: ClientRecord) -> tuple[Any, ...]:
     )
 
 
-def ordered_for_save(records: list[KeyRecord] | tuple[KeyRecord, ...]) -> list[KeyRecord]:
+def ordered_for_save(records: Sequence[KeyRecord]) -> list[KeyRecord]:
     """Demote before promoting, so the one-active-key index holds after every statement."""
     return sorted(records, key=lambda record: record.state == "active")

@@ -174,7 +174,7 @@ class SqliteStore:
         return KeySnapshot(generation=int(generation), keys=tuple(key_from_row(row) for row in rows))
 
     def save_keys(self, records: Sequence[KeyRecord], *, expected_generation: int) -> bool:
-        ordered = ordered_for_save(tuple(records))
+        ordered = ordered_for_save(records)
         try:
             with self._connect(write=True) as conn:
                 generation = conn.execute("SELECT value FROM meta WHERE name = 'generation'").fetchone()[0]
